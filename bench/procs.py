@@ -1,0 +1,133 @@
+"""Servers the harness starts: started on 127.0.0.1, measured through /proc, stopped by PID.
+
+Every process goes through :class:`Processes`, whose ``stop_all`` runs in the harness's
+``finally`` (also on Ctrl-C and SIGTERM). A child also gets SIGTERM from the kernel if the harness
+itself dies (PR_SET_PDEATHSIG), so a killed harness leaves no server behind.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+__all__ = ["Processes", "cpu_times", "descendants", "free_port", "rss_mb"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name is in parentheses and may contain spaces: split after the last ')'.
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def descendants(pid: int) -> list[int]:
+    """All live descendants of ``pid`` (children, grandchildren, ...)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            parent = _parent_of(int(entry))
+            if parent is not None:
+                children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _vm_rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def rss_mb(pid: int) -> float:
+    """VmRSS of ``pid`` plus all its descendants, in MiB."""
+    return sum(_vm_rss_kb(p) for p in [pid, *descendants(pid)]) / 1024
+
+
+def cpu_times() -> list[int]:
+    """The aggregate ``cpu`` line of /proc/stat (user nice system idle iowait irq softirq steal)."""
+    return [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+
+
+def _die_with_parent() -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+class Processes:
+    """Starts processes, remembers their PIDs, and stops exactly those (and their children)."""
+
+    def __init__(self) -> None:
+        self._running: dict[int, tuple[str, subprocess.Popen]] = {}
+
+    def start(
+        self, name: str, argv: list[str], env: dict[str, str], cwd: Path, log: Path
+    ) -> subprocess.Popen:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            process = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches the harness, which stops the servers
+                preexec_fn=_die_with_parent,
+            )
+        self._running[process.pid] = (name, process)
+        return process
+
+    def stop(self, process: subprocess.Popen, grace: float = 5.0) -> None:
+        """SIGTERM the process and its descendants by PID, then SIGKILL whatever is left."""
+        self._running.pop(process.pid, None)
+        if process.poll() is not None:
+            return
+        pids = [process.pid, *descendants(process.pid)]
+        for pid in pids:
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        for pid in pids:
+            if Path(f"/proc/{pid}").exists():
+                _signal(pid, signal.SIGKILL)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def stop_all(self) -> None:
+        for _, process in list(self._running.values()):
+            self.stop(process)
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass

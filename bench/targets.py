@@ -1,0 +1,145 @@
+"""The three servers compared in one run, and how each is started and timed to its first 200.
+
+- mock:  ``python -m mockserver serve`` with every API it has (workloads.MOCK_ENV applied);
+- floor: bench/floor_app.py under uvicorn (same loop and HTTP parser defaults as the mock);
+- prism: ``prism mock specs/statusbadge.yaml -v error`` (quiet: Prism's default per-request
+  logging halves its throughput, see shared/notes/performance-anchors.md).
+
+Start-up is the time from spawning the process to the first 200 on the statusbadge heartbeat.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from httpjson import request_raw
+from procs import Processes, free_port, rss_mb
+from workloads import MOCK_ENV
+
+__all__ = ["Started", "TargetSpec", "floor_spec", "mock_spec", "prism_spec", "start"]
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+STARTUP_TIMEOUT_S = 60.0
+PROBE_PATH = "/api/heartbeat"
+PROBE_BODY = (BENCH_DIR / "bodies" / "statusbadge.json").read_bytes().strip()
+PROBE_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+def _python() -> str:
+    venv = REPO_DIR / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+def _server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(extra or {})
+    return env
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    name: str  # "mock", "floor", "prism"
+    argv_for_port: object  # Callable[[int], list[str]]
+    env: dict[str, str]
+    ready_prefix: str | None = None  # a log line that announces readiness, timed as well
+    notes: list[str] = field(default_factory=list)
+
+
+def mock_spec(extra_env: dict[str, str] | None = None) -> TargetSpec:
+    return TargetSpec(
+        "mock",
+        lambda port: [_python(), "-m", "mockserver", "serve", "--host", "127.0.0.1",
+                      "--port", str(port)],
+        _server_env({**MOCK_ENV, **(extra_env or {})}),
+        ready_prefix="ready",
+        notes=[f"env {k}={v}" for k, v in {**MOCK_ENV, **(extra_env or {})}.items()],
+    )
+
+
+def floor_spec() -> TargetSpec:
+    return TargetSpec(
+        "floor",
+        lambda port: [_python(), "-m", "uvicorn", "--app-dir", str(BENCH_DIR), "floor_app:app",
+                      "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+                      "--no-access-log"],
+        _server_env(),
+        notes=["uvicorn defaults (uvloop + httptools when installed), access log off"],
+    )
+
+
+def prism_spec(prism: Path, spec: Path) -> TargetSpec:
+    return TargetSpec(
+        "prism",
+        lambda port: [str(prism), "mock", "-h", "127.0.0.1", "-p", str(port), "-v", "error",
+                      str(spec)],
+        dict(os.environ),
+        notes=["-v error (quiet logging), static examples, one process"],
+    )
+
+
+@dataclass
+class Started:
+    spec: TargetSpec
+    process: object  # subprocess.Popen
+    port: int
+    startup_s: float | None
+    ready_line_s: float | None
+    log: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def rss_mb(self) -> float:
+        return round(rss_mb(self.process.pid), 1)
+
+
+def _ready_line_seen(log: Path, prefix: str) -> bool:
+    try:
+        return any(line.startswith(prefix) for line in log.read_text(errors="replace").splitlines())
+    except OSError:
+        return False
+
+
+def start(procs: Processes, spec: TargetSpec, log_dir: Path, tag: str = "") -> Started:
+    """Spawn the target on a free 127.0.0.1 port; wait (bounded) for its first 200."""
+    port = free_port()
+    log = log_dir / f"{spec.name}{tag}.log"
+    started_at = time.monotonic()
+    process = procs.start(spec.name, spec.argv_for_port(port), spec.env, REPO_DIR, log)
+    first_ok = ready_at = last_status = None
+    url = f"http://127.0.0.1:{port}{PROBE_PATH}"
+    deadline = started_at + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline and process.poll() is None:
+        if spec.ready_prefix and ready_at is None and _ready_line_seen(log, spec.ready_prefix):
+            ready_at = time.monotonic()
+        try:
+            status, _ = request_raw("POST", url, PROBE_BODY, PROBE_HEADERS, timeout=5.0)
+        except OSError:
+            status = None
+        last_status = status if status is not None else last_status
+        if status == 200:
+            first_ok = time.monotonic()
+            break
+        time.sleep(0.005)
+    if spec.ready_prefix and ready_at is None and _ready_line_seen(log, spec.ready_prefix):
+        ready_at = time.monotonic()
+    if first_ok is None:
+        tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+        procs.stop(process)
+        raise RuntimeError(f"{spec.name} gave no 200 on {PROBE_PATH} within "
+                           f"{STARTUP_TIMEOUT_S:.0f} s (last status {last_status}, exit code "
+                           f"{process.returncode}); log tail:\n{tail}")
+    return Started(
+        spec,
+        process,
+        port,
+        round(first_ok - started_at, 3),
+        round(ready_at - started_at, 3) if ready_at else None,
+        log,
+    )

@@ -1,0 +1,416 @@
+"""`build_app(settings)`: the ASGI app that serves every enabled API at its native paths.
+
+One connexion `AsyncApp` per API sits behind a small path-prefix dispatcher (shared/notes:
+several specs in one connexion app at overlapping base paths break routing in connexion 3.3).
+Each API app is wrapped by `ApiGate`, which reads the body once (size limit), applies fault
+rules, adds CORS where the API documents it, and journals the request with its verdict.
+`/__mock` is a connexion app of its own, built from specs/control.yaml plus each API's control spec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from connexion import AsyncApp
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionResponse
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from starlette.exceptions import HTTPException
+
+from mockserver.api import ErrorBody, MockApi
+from mockserver.apis import api_class, api_names
+from mockserver.clock import Clock
+from mockserver.context import MockContext
+from mockserver.control import ControlHandlers, render_control_error
+from mockserver.errors import MockError, classify
+from mockserver.faults import Faults
+from mockserver.journal import Journal, body_for_journal, new_entry
+from mockserver.settings import Settings, SettingsError
+from mockserver.store import StoreUnavailable, open_store
+from mockserver.validation import VALIDATOR_MAP
+
+__all__ = ["build_app", "MockServerApp", "SPEC_DIR", "spec_path"]
+
+log = logging.getLogger("mockserver")
+
+
+def _find_spec_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "specs", here.parent / "specs"):
+        if (candidate / "control.yaml").is_file():
+            return candidate
+    raise FileNotFoundError("the OpenAPI specs were not found next to the mockserver package")
+
+
+SPEC_DIR = _find_spec_dir()
+
+
+def spec_path(name: str) -> Path:
+    return SPEC_DIR / name
+
+
+_NO_UI = SwaggerUIOptions(swagger_ui=False, serve_spec=False)
+
+
+def _compile_operations(spec: dict, base: str = "") -> list[tuple[str, re.Pattern, str]]:
+    """(METHOD, path regex, operationId) for every operation, to name a request's operation
+    before connexion routes it (faults and the journal need it even when validation fails)."""
+    servers = spec.get("servers") or [{"url": "/"}]
+    if not base:
+        url = servers[0]["url"]
+        base = re.sub(r"^[a-z]+://[^/]+", "", url).rstrip("/")
+    ops = []
+    for path, item in spec.get("paths", {}).items():
+        pattern = re.sub(r"\{([^}]+)\}", r"(?P<\1>[^/]+)", re.escape(base + path).replace(r"\{", "{").replace(r"\}", "}"))
+        regex = re.compile(f"^{pattern}$")
+        for method, op in item.items():
+            if isinstance(op, dict) and "operationId" in op:
+                ops.append((method.upper(), regex, op["operationId"]))
+    return ops
+
+
+def _error_response(err: ErrorBody) -> ConnexionResponse:
+    return ConnexionResponse(
+        status_code=err.status,
+        content_type=err.media_type,
+        body=err.encode(),
+        headers=err.headers,
+    )
+
+
+def _make_api_app(api: MockApi, settings: Settings) -> AsyncApp:
+    app = AsyncApp(
+        f"mockserver.{api.name}",
+        specification_dir=str(SPEC_DIR),
+        validator_map=VALIDATOR_MAP,
+        swagger_ui_options=_NO_UI,
+    )
+    app.add_api(
+        api.spec,
+        resolver=Resolver(function_resolver=lambda op_id: getattr(api, op_id)),
+        security_map=api.security_map(),
+        validate_responses=settings.validate_responses,
+        pythonic_params=False,
+    )
+
+    def on_error(request, exc: BaseException) -> ConnexionResponse:
+        err = classify(exc)
+        if err.status >= 500 and not isinstance(exc, MockError):
+            log.error("%s: unexpected error", api.name, exc_info=exc)
+        state = request.scope.get("mockserver")
+        if state is not None:
+            state["error"] = err
+            if err.violation:
+                state["violations"].extend(
+                    [f.as_dict() for f in err.fields]
+                    or [{"key": "", "rule": err.kind, "message": err.message, "value": "", "location": "request"}]
+                )
+        return _error_response(api.render_error(err))
+
+    for key in (Exception, HTTPException, ProblemException, MockError):
+        app.add_error_handler(key, on_error)
+    return app
+
+
+class ApiGate:
+    """Everything that happens around one API's connexion app (see the module docstring)."""
+
+    def __init__(self, ctx: MockContext, api: MockApi, app: AsyncApp) -> None:
+        self.ctx = ctx
+        self.api = api
+        self.app = app
+        with open(spec_path(api.spec)) as fh:
+            self.operations = _compile_operations(yaml.safe_load(fh))
+        self.cors = api.cors_headers()
+        self.cors_raw = [(k.lower().encode(), v.encode()) for k, v in (self.cors or {}).items()]
+
+    def operation(self, method: str, path: str) -> tuple[str | None, dict]:
+        for op_method, regex, op_id in self.operations:
+            m = regex.match(path)
+            if m and op_method == method:
+                return op_id, m.groupdict()
+        return None, {}
+
+    async def _respond(self, send, err: ErrorBody) -> tuple[int, bytes]:
+        body = err.encode()
+        headers = [(b"content-type", err.media_type.encode()), (b"content-length", str(len(body)).encode())]
+        headers += [(k.lower().encode(), str(v).encode()) for k, v in err.headers.items()]
+        headers += self.cors_raw
+        await send({"type": "http.response.start", "status": err.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return err.status, body
+
+    async def __call__(self, scope, receive, send) -> None:
+        ctx, api = self.ctx, self.api
+        settings = ctx.settings
+        method, path = scope["method"], scope["path"]
+        operation, path_params = self.operation(method, path)
+        try:
+            now = await ctx.clock.now()
+        except StoreUnavailable:
+            await self._respond(send, api.render_error(MockError(503, "unavailable", "state store unavailable")))
+            return
+        entry = new_entry(
+            api=api.name,
+            operation=operation,
+            method=method,
+            path=path,
+            query=scope.get("query_string", b"").decode("latin-1"),
+            at=now,
+            headers=scope["headers"],
+        )
+        state: dict[str, Any] = {"api": api.name, "operation": operation, "violations": [], "error": None}
+
+        # Read the body once, bounded: the journal needs it and an oversized one gets a 413
+        # in the API's own format before any of it is parsed.
+        raw, too_large = await self._read_body(scope, receive, settings.max_body_bytes)
+        entry["request"]["body"] = body_for_journal(raw, settings.journal_body_cap)
+        status, resp_body = 0, b""
+
+        try:
+            if too_large:
+                err = MockError(413, "payload_too_large", f"request body exceeds {settings.max_body_bytes} bytes", violation=True)
+                state["violations"].append({"key": "body", "rule": "max_size", "message": err.message, "value": "", "location": "body"})
+                status, resp_body = await self._respond(send, api.render_error(err))
+                return
+            if self.cors is not None and method == "OPTIONS":
+                status, resp_body = await self._respond(send, ErrorBody(204, b"", media_type="text/plain"))
+                return
+            fault = await ctx.faults.take(api.name, operation)
+            if fault is not None:
+                entry["fault"] = {k: fault[k] for k in ("id", "status", "delay_ms", "drop")}
+                if fault["delay_ms"]:
+                    await asyncio.sleep(fault["delay_ms"] / 1000)
+                if fault["drop"]:
+                    _drop_connection(send)
+                    status = 0
+                    return
+                if fault["status"]:
+                    status, resp_body = await self._respond(send, self._fault_body(fault))
+                    return
+            status, resp_body = await self._call_app(scope, state, raw, send)
+        except StoreUnavailable:
+            status, resp_body = await self._respond(send, api.render_error(MockError(503, "unavailable", "state store unavailable")))
+        finally:
+            await self._journal(entry, state, raw, path_params, scope, status, resp_body)
+
+    def _fault_body(self, fault: dict) -> ErrorBody:
+        status = fault["status"]
+        if fault.get("body") is not None:
+            err = ErrorBody(status, fault["body"], dict(fault["headers"]))
+            if isinstance(fault["body"], str):
+                err.media_type = fault["headers"].get("content-type", "text/plain")
+            return err
+        kind = {400: "validation", 401: "auth", 403: "forbidden", 404: "not_found", 413: "payload_too_large",
+                415: "unsupported_media_type", 429: "rate_limited", 503: "unavailable"}.get(status, "internal" if status >= 500 else "http_error")
+        err = api_err = self.api.render_error(MockError(status, kind, "fault injected", headers=dict(fault["headers"])))
+        api_err.status = status
+        api_err.headers.update(fault["headers"])
+        return err
+
+    async def _read_body(self, scope, receive, limit: int) -> tuple[bytes, bool]:
+        declared = 0
+        for k, v in scope["headers"]:
+            if k == b"content-length":
+                try:
+                    declared = int(v)
+                except ValueError:
+                    declared = 0
+        if declared > limit:
+            return b"", True
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return b"", True
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks), False
+
+    async def _call_app(self, scope, state, raw: bytes, send) -> tuple[int, bytes]:
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                await asyncio.Event().wait()  # nothing more will come; connexion only asks once
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        captured = {"status": 0, "body": []}
+        cors = self.cors_raw
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                if cors:
+                    message = dict(message)
+                    message["headers"] = list(message.get("headers", [])) + cors
+            elif message["type"] == "http.response.body":
+                captured["body"].append(message.get("body", b""))
+            await send(message)
+
+        inner = dict(scope)
+        inner["mockserver"] = state
+        await self.app(inner, replay, capture)
+        return captured["status"], b"".join(captured["body"])
+
+    async def _journal(self, entry, state, raw, path_params, scope, status, resp_body) -> None:
+        settings = self.ctx.settings
+        entry["status"] = status
+        entry["violations"] = state["violations"]
+        entry["valid"] = not state["violations"]
+        entry["response"]["body"] = body_for_journal(resp_body, settings.journal_body_cap)
+        if state["operation"] and entry["valid"] and 200 <= status < 500:
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = None
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            entry["identity"] = self.api.identity(
+                state["operation"], {"path_params": path_params, "headers": headers, "body": body}
+            )
+        try:
+            await self.ctx.journal.record(self.api.name, entry)
+        except StoreUnavailable:
+            log.warning("journal entry lost: state store unavailable")
+
+
+def _drop_connection(send) -> None:
+    """Close the client's connection without an answer (a `drop` fault). Uvicorn's protocol
+    objects expose their transport; anywhere else the response is simply never sent."""
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is not None:
+        transport.close()
+        return
+    raise ConnectionAbortedError("fault: connection dropped")
+
+
+class MockServerApp:
+    """The ASGI app: routes by path prefix, longest first, to an API gate or the control app."""
+
+    def __init__(self, settings: Settings) -> None:
+        enabled = settings.apis or api_names()
+        unknown = [n for n in enabled if n not in api_names()]
+        if unknown:
+            raise SettingsError(f"unknown API {unknown[0]!r}; known: {', '.join(api_names())}")
+        stray = sorted(set(settings.api_settings) - set(api_names()))
+        if stray:
+            raise SettingsError(f"settings for unknown API {stray[0]!r}")
+        self.settings = settings
+        try:
+            store = open_store(settings.store)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+        clock = Clock(store)
+        self.ctx = MockContext(
+            settings=settings,
+            store=store,
+            clock=clock,
+            journal=Journal(store, cap=settings.journal_cap, apis=list(enabled)),
+            faults=Faults(store, list(enabled)),
+        )
+        routes: list[tuple[str, Any]] = []
+        for name in enabled:
+            cls = api_class(name)
+            try:
+                config = cls.make_config(settings.for_api(name))
+            except ValueError as exc:
+                raise SettingsError(str(exc)) from None
+            api = cls(self.ctx, config)
+            self.ctx.apis[name] = api
+            gate = ApiGate(self.ctx, api, _make_api_app(api, settings))
+            routes.extend((prefix, gate) for prefix in cls.prefixes)
+        self.control = ControlHandlers(self.ctx)
+        if settings.control:
+            routes.append(("/__mock", self._control_gate(self._make_control_app())))
+        self.routes = sorted(routes, key=lambda r: -len(r[0]))
+
+    def _make_control_app(self) -> AsyncApp:
+        app = AsyncApp("mockserver.control", specification_dir=str(SPEC_DIR), validator_map=VALIDATOR_MAP, swagger_ui_options=_NO_UI)
+        control = self.control
+        app.add_api(
+            "control.yaml",
+            base_path="/__mock",
+            resolver=Resolver(function_resolver=lambda op_id: getattr(control, op_id)),
+            validate_responses=self.settings.validate_responses,
+            pythonic_params=False,
+        )
+        for name, api in self.ctx.apis.items():
+            if api.control_spec:
+                app.add_api(
+                    f"control/{api.control_spec}",
+                    base_path=f"/__mock/{name}",
+                    resolver=Resolver(function_resolver=lambda op_id, api=api: getattr(api, op_id)),
+                    validate_responses=self.settings.validate_responses,
+                    pythonic_params=False,
+                )
+
+        def on_error(request, exc):
+            err = classify(exc)
+            if err.status >= 500 and not isinstance(exc, MockError):
+                log.error("control: unexpected error", exc_info=exc)
+            return _error_response(render_control_error(err))
+
+        for key in (Exception, HTTPException, ProblemException, MockError):
+            app.add_error_handler(key, on_error)
+        return app
+
+    def _control_gate(self, app: AsyncApp):
+        token = self.settings.control_token
+
+        async def gate(scope, receive, send):
+            if token is not None:
+                headers = dict(scope["headers"])
+                if headers.get(b"x-mock-token", b"").decode("latin-1") != token:
+                    err = render_control_error(MockError(401, "auth", "the control API needs the X-Mock-Token header"))
+                    body = err.encode()
+                    await send({"type": "http.response.start", "status": 401, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                    await send({"type": "http.response.body", "body": body})
+                    return
+            await app(scope, receive, send)
+
+        return gate
+
+    async def __call__(self, scope, receive, send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind != "http":
+            return
+        path = scope["path"]
+        for prefix, target in self.routes:
+            if path.startswith(prefix):
+                await target(scope, receive, send)
+                return
+        body = json.dumps({"error": "Not Found", "message": f"no mocked API serves {path}"}).encode()
+        await send({"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.ctx.store.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def build_app(settings: Settings | None = None) -> MockServerApp:
+    return MockServerApp(settings or Settings())

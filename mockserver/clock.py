@@ -1,0 +1,122 @@
+"""The mock's only source of "now".
+
+Every timestamp, TTL, rate-limit window and cadence in the mock reads `Clock.now()`. The clock
+is real time plus an offset, or frozen at an instant. Its state lives in the store, so several
+workers (or hosts sharing a Redis store) move together when a test advances the clock.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from mockserver.store import Store
+
+__all__ = ["Clock", "iso_utc", "parse_iso", "from_epoch"]
+
+_NS = "_clock"
+_KEY = "state"
+
+
+def from_epoch(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+def iso_utc(ts: float, *, micros: bool = False) -> str:
+    """ISO-8601 UTC with a `Z`, whole seconds unless `micros` (Lucit shows 6 digits)."""
+    dt = from_epoch(ts)
+    if micros:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> float:
+    """Parse an ISO-8601 timestamp (a trailing `Z` allowed; naive means UTC) to epoch seconds."""
+    dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+class Clock:
+    """Real time plus `offset_seconds`, or frozen at `frozen_at` (epoch seconds)."""
+
+    def __init__(self, store: Store, *, real_time=time.time) -> None:
+        self._store = store
+        self._real_time = real_time
+
+    async def state(self) -> dict:
+        return await self._store.get(_NS, _KEY) or {"offset": 0.0, "frozen_at": None}
+
+    async def now(self) -> float:
+        state = await self._store.get(_NS, _KEY)
+        if state is None:
+            return self._real_time()
+        if state["frozen_at"] is not None:
+            return state["frozen_at"]
+        return self._real_time() + state["offset"]
+
+    async def describe(self) -> dict:
+        state = await self.state()
+        now = await self.now()
+        return {
+            "now": iso_utc(now, micros=True),
+            "epoch": now,
+            "frozen": state["frozen_at"] is not None,
+            "offset_seconds": round(now - self._real_time(), 6)
+            if state["frozen_at"] is not None
+            else state["offset"],
+        }
+
+    async def advance(self, seconds: float) -> None:
+        def move(state: dict | None):
+            state = state or {"offset": 0.0, "frozen_at": None}
+            if state["frozen_at"] is not None:
+                state["frozen_at"] += seconds
+            else:
+                state["offset"] += seconds
+            return state, None
+
+        await self._store.update(_NS, _KEY, move)
+
+    async def freeze(self) -> None:
+        real = self._real_time()
+
+        def freeze(state: dict | None):
+            state = state or {"offset": 0.0, "frozen_at": None}
+            if state["frozen_at"] is None:
+                state["frozen_at"] = real + state["offset"]
+            return state, None
+
+        await self._store.update(_NS, _KEY, freeze)
+
+    async def unfreeze(self) -> None:
+        real = self._real_time()
+
+        def unfreeze(state: dict | None):
+            state = state or {"offset": 0.0, "frozen_at": None}
+            if state["frozen_at"] is not None:
+                # Time resumes from the frozen instant, so nothing jumps when a test lets go.
+                state["offset"] = state["frozen_at"] - real
+                state["frozen_at"] = None
+            return state, None
+
+        await self._store.update(_NS, _KEY, unfreeze)
+
+    async def set(self, epoch: float, *, frozen: bool | None = None) -> None:
+        real = self._real_time()
+
+        def set_(state: dict | None):
+            state = state or {"offset": 0.0, "frozen_at": None}
+            keep_frozen = state["frozen_at"] is not None if frozen is None else frozen
+            if keep_frozen:
+                state["frozen_at"] = epoch
+            else:
+                state["frozen_at"] = None
+                state["offset"] = epoch - real
+            return state, None
+
+        await self._store.update(_NS, _KEY, set_)
+
+    async def reset(self) -> None:
+        await self._store.delete(_NS, _KEY)

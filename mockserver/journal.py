@@ -1,0 +1,135 @@
+"""The request journal: what each client sent, what it got, and whether it matched the spec.
+
+Every native API request is recorded with its verdict (`valid` and the `violations` found by
+validation), redacted so secrets never leave the mock (DESIGN.md, "Secrets stay out of logs"):
+Authorization, X-Api-Key and AppIdV3 headers and any `token` field keep a short prefix only.
+Entries live in the store per API (`<api>:journal`), capped as a ring buffer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mockserver.clock import iso_utc, parse_iso
+from mockserver.store import Store
+
+__all__ = ["Journal", "redact_header", "redact_body", "SECRET_HEADERS"]
+
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "appidv3", "cookie", "x-control-token"})
+_SECRET_FIELDS = frozenset({"token", "password", "api_key", "apikey", "secret"})
+_KEEP = 6
+
+
+def _mask(value: str) -> str:
+    if len(value) <= _KEEP:
+        return "***"
+    return value[:_KEEP] + "***"
+
+
+def redact_header(name: str, value: str) -> str:
+    if name.lower() not in SECRET_HEADERS:
+        return value
+    scheme, sep, rest = value.partition(" ")
+    if sep and scheme.lower() in ("bearer", "basic"):
+        return f"{scheme} {_mask(rest)}"
+    return _mask(value)
+
+
+def redact_body(body: Any) -> Any:
+    if isinstance(body, dict):
+        return {
+            k: (_mask(v) if k.lower() in _SECRET_FIELDS and isinstance(v, str) else redact_body(v))
+            for k, v in body.items()
+        }
+    if isinstance(body, list):
+        return [redact_body(v) for v in body]
+    return body
+
+
+def body_for_journal(raw: bytes, cap: int) -> Any:
+    """The request or response body as JSON when it parses, else as (capped) text."""
+    if not raw:
+        return None
+    if len(raw) <= cap:
+        try:
+            return redact_body(json.loads(raw))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            pass
+    text = raw[:cap].decode("utf-8", errors="replace")
+    if len(raw) > cap:
+        text += f"... ({len(raw)} bytes)"
+    return text
+
+
+class Journal:
+    def __init__(self, store: Store, *, cap: int, apis: list[str]) -> None:
+        self._store = store
+        self.cap = cap
+        self.apis = apis
+
+    async def record(self, api: str, entry: dict) -> None:
+        seq = await self._store.update("_journal", "seq", lambda s: ({"n": (s or {"n": 0})["n"] + 1}, (s or {"n": 0})["n"] + 1))
+        entry["id"] = seq
+        await self._store.log_append(f"{api}:journal", entry, self.cap)
+
+    async def entries(
+        self,
+        *,
+        api: str | None = None,
+        status: int | None = None,
+        valid: bool | None = None,
+        since: str | float | None = None,
+    ) -> list[dict]:
+        apis = [api] if api else self.apis
+        out: list[dict] = []
+        for name in apis:
+            out.extend(await self._store.log_read(f"{name}:journal"))
+        if status is not None:
+            out = [e for e in out if e["status"] == status]
+        if valid is not None:
+            out = [e for e in out if e["valid"] is valid]
+        if since is not None:
+            since_ts = parse_iso(since) if isinstance(since, str) else float(since)
+            out = [e for e in out if e["epoch"] >= since_ts]
+        out.sort(key=lambda e: e["id"])
+        return out
+
+    async def clear(self, api: str | None = None) -> None:
+        for name in [api] if api else self.apis:
+            await self._store.log_clear(f"{name}:journal")
+
+
+def new_entry(
+    *,
+    api: str,
+    operation: str | None,
+    method: str,
+    path: str,
+    query: str,
+    at: float,
+    headers: list[tuple[bytes, bytes]],
+) -> dict:
+    return {
+        "id": 0,
+        "at": iso_utc(at, micros=True),
+        "epoch": at,
+        "api": api,
+        "operation": operation,
+        "method": method,
+        "path": path,
+        "query": query,
+        "status": 0,
+        "valid": True,
+        "violations": [],
+        "identity": None,
+        "request": {
+            "headers": {
+                k.decode("latin-1").lower(): redact_header(k.decode("latin-1"), v.decode("latin-1"))
+                for k, v in headers
+            },
+            "body": None,
+        },
+        "response": {"body": None},
+        "fault": None,
+    }

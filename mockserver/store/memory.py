@@ -1,0 +1,96 @@
+"""The embedded default store: one process, state in dicts of JSON text.
+
+Records are kept serialized, as the Redis store keeps them: a handler can never alias stored
+state and half-change it, and 100 000 small records cost a few tens of MB rather than hundreds.
+All methods are `async` but never await, so each one is atomic on the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+
+from mockserver.store import Updater
+
+__all__ = ["MemoryStore"]
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_loads = json.loads
+
+
+class MemoryStore:
+    kind = "memory"
+
+    def __init__(self) -> None:
+        # ns -> key -> (json text, expires_at or None)
+        self._data: dict[str, dict[str, tuple[str, float | None]]] = {}
+        self._logs: dict[str, deque[str]] = {}
+
+    async def get(self, ns: str, key: str) -> dict | None:
+        item = self._data.get(ns, {}).get(key)
+        return None if item is None else _loads(item[0])
+
+    async def get_many(self, ns: str, keys: list[str]) -> list[dict | None]:
+        space = self._data.get(ns, {})
+        out = []
+        for key in keys:
+            item = space.get(key)
+            out.append(None if item is None else _loads(item[0]))
+        return out
+
+    async def put(self, ns: str, key: str, value: dict) -> None:
+        self._data.setdefault(ns, {})[key] = (_dumps(value), value.get("expires_at"))
+
+    async def delete(self, ns: str, key: str) -> bool:
+        return self._data.get(ns, {}).pop(key, None) is not None
+
+    async def scan(self, ns: str) -> list[tuple[str, dict]]:
+        return [(k, _loads(v[0])) for k, v in self._data.get(ns, {}).items()]
+
+    async def count(self, ns: str) -> int:
+        return len(self._data.get(ns, {}))
+
+    async def update(self, ns: str, key: str, fn: Updater):
+        space = self._data.setdefault(ns, {})
+        item = space.get(key)
+        old = None if item is None else _loads(item[0])
+        new, result = fn(old)  # if fn raises, nothing was written
+        if new is None:
+            space.pop(key, None)
+        else:
+            space[key] = (_dumps(new), new.get("expires_at"))
+        return result
+
+    async def log_append(self, ns: str, entry: dict, cap: int) -> int:
+        log = self._logs.get(ns)
+        if log is None or log.maxlen != cap:
+            log = self._logs[ns] = deque(log or (), maxlen=cap)
+        log.append(_dumps(entry))
+        return len(log)
+
+    async def log_read(self, ns: str) -> list[dict]:
+        return [_loads(e) for e in self._logs.get(ns, ())]
+
+    async def log_clear(self, ns: str) -> None:
+        self._logs.pop(ns, None)
+
+    async def clear(self, prefix: str | None = None) -> None:
+        if prefix is None:
+            self._data.clear()
+            self._logs.clear()
+            return
+        for table in (self._data, self._logs):
+            for ns in [ns for ns in table if ns == prefix or ns.startswith(prefix + ":")]:
+                del table[ns]
+
+    async def purge(self, now: float) -> int:
+        removed = 0
+        for space in self._data.values():
+            dead = [k for k, (_, exp) in space.items() if exp is not None and exp < now]
+            for key in dead:
+                del space[key]
+            removed += len(dead)
+        return removed
+
+    async def close(self) -> None:
+        return None
