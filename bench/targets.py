@@ -50,14 +50,15 @@ class TargetSpec:
     notes: list[str] = field(default_factory=list)
 
 
-def mock_spec(extra_env: dict[str, str] | None = None) -> TargetSpec:
+def mock_spec(settings_env: dict[str, str] | None = None) -> TargetSpec:
+    settings_env = MOCK_ENV if settings_env is None else settings_env
     return TargetSpec(
         "mock",
         lambda port: [_python(), "-m", "mockserver", "serve", "--host", "127.0.0.1",
                       "--port", str(port)],
-        _server_env({**MOCK_ENV, **(extra_env or {})}),
+        _server_env(settings_env),
         ready_prefix="ready",
-        notes=[f"env {k}={v}" for k, v in {**MOCK_ENV, **(extra_env or {})}.items()],
+        notes=[f"env {k}={v}" for k, v in settings_env.items()],
     )
 
 

@@ -98,7 +98,7 @@ def compile_bytecode() -> str:
 def _first_line(argv: list[str]) -> str:
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-        return (done.stdout or done.stderr).strip().splitlines()[0]
+        return done.stdout.strip().splitlines()[0]  # (wrk --version exits 1 but prints)
     except (OSError, IndexError, subprocess.TimeoutExpired):
         return "?"
 
