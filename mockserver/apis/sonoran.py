@@ -71,7 +71,6 @@ def _list_setting(name: str, value: Any, item: type) -> list | None:
 class Admission:
     allowed: bool
     retry_after: int = 0  # whole seconds until a slot frees (when not allowed)
-    remaining: int | None = None
 
 
 class RateWindow:
@@ -102,10 +101,10 @@ class RateWindow:
         def decide(rec: dict | None):
             hits = self._live(rec, now)
             if len(hits) >= self.limit:
-                return self._record(hits), Admission(False, self._retry_after(hits, now), 0)
+                return self._record(hits), Admission(False, self._retry_after(hits, now))
             if take:
                 hits.append(now)
-            return self._record(hits), Admission(True, 0, self.limit - len(hits))
+            return self._record(hits), Admission(True)
 
         return await self.store.update(self.ns, key, decide)
 
