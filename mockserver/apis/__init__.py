@@ -11,6 +11,7 @@ __all__ = ["REGISTRY", "api_class", "api_names"]
 REGISTRY: dict[str, str] = {
     "statusbadge": "mockserver.apis.statusbadge:StatusbadgeApi",
     "sonoran": "mockserver.apis.sonoran:SonoranApi",
+    "collect": "mockserver.apis.collect:CollectApi",
 }
 
 
