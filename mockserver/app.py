@@ -104,6 +104,10 @@ def _make_api_app(api: MockApi, settings: Settings) -> AsyncApp:
         err = classify(exc)
         if err.status >= 500 and not isinstance(exc, MockError):
             log.error("%s: unexpected error", api.name, exc_info=exc)
+        # Some formats name the request in their errors (Laravel's 404/405: "The GET method is
+        # not supported for route api/v3/...").
+        err.data.setdefault("method", request.scope.get("method"))
+        err.data.setdefault("path", request.scope.get("path"))
         state = request.scope.get("mockserver")
         if state is not None:
             state["error"] = err
