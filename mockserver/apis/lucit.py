@@ -55,7 +55,9 @@ def _laravel_message(f: FieldError) -> tuple[str, str]:
         return key, f"The {_displayable(key)} field is invalid."
     if key == "body":  # no usable input: missing, not JSON, not an object
         return "lightning_version", "The lightning version field is required."
-    if f.rule == "required" or (key == "lightning_version" and f.rule in ("minLength", "pattern")):
+    # Laravel's `required` fails on null, "" and blank strings (TrimStrings makes them null).
+    blank = f.rule in ("minLength", "pattern") or f.message.startswith("None is not")
+    if f.rule == "required" or (key == "lightning_version" and blank):
         return key, f"The {_displayable(key)} field is required."
     expected = _EXPECTED.get(_rule_of(key))
     if f.rule == "type" and expected:
@@ -132,7 +134,9 @@ class LucitFake:
 
         return await self.store.update(self.DEVICES, device, beat)
 
-    async def queue(self, device: str, instruction: str, parameters: list, run_at: float | None, now: float) -> dict:
+    async def queue(
+        self, device: str, instruction: str, parameters: list, run_at: float | None, now: float
+    ) -> dict:
         stamp = math.floor(now)
         queued = {
             "instruction": instruction,
@@ -177,7 +181,9 @@ class LucitFake:
         return await self.store.get(self.DEVICES, lcuid)
 
     async def devices(self) -> list[dict]:
-        return sorted((rec for _, rec in await self.store.scan(self.DEVICES)), key=lambda r: r["lcuid"])
+        return sorted(
+            (rec for _, rec in await self.store.scan(self.DEVICES)), key=lambda r: r["lcuid"]
+        )
 
 
 def instruction_view(instruction: dict) -> dict:
@@ -200,7 +206,9 @@ def device_view(rec: dict) -> dict:
         "lightning_version": rec["lightning_version"],
         "device_info": rec["device_info"],
         "heartbeats": rec["heartbeats"],
-        "instructions": [{**instruction_view(i), "device_lcuid": rec["lcuid"]} for i in rec["instructions"]],
+        "instructions": [
+            {**instruction_view(i), "device_lcuid": rec["lcuid"]} for i in rec["instructions"]
+        ],
     }
 
 
@@ -223,8 +231,8 @@ class LucitApi(MockApi):
 
     @dataclass
     class Config:
-        tokens: list[str] = field(default_factory=list)  # empty: any well-formed Bearer token
-        app_ids: list[str] = field(default_factory=list)  # empty: any AppIdV3 of the documented shape
+        tokens: list[str] = field(default_factory=list)  # empty: any well-formed Bearer
+        app_ids: list[str] = field(default_factory=list)  # empty: any AppIdV3 of the right shape
         heartbeat_interval_seconds: float = 60  # assumed: 003 states no interval
 
         def __post_init__(self) -> None:
@@ -250,7 +258,9 @@ class LucitApi(MockApi):
     async def lucit_get_device(self, lcuid: str):
         rec = await self.fake.device(lcuid)
         if rec is None:
-            raise MockError(404, "not_found", f"no device {lcuid!r} (no heartbeat or instruction yet)")
+            raise MockError(
+                404, "not_found", f"no device {lcuid!r} (no heartbeat or instruction yet)"
+            )
         return device_view(rec), 200
 
     async def lucit_queue_instruction(self, lcuid: str, body: dict):
@@ -263,10 +273,14 @@ class LucitApi(MockApi):
                     400,
                     "validation",
                     "run_at must be an ISO-8601 timestamp",
-                    fields=[FieldError("run_at", "format", "not an ISO-8601 timestamp", body["run_at"])],
+                    fields=[
+                        FieldError("run_at", "format", "not an ISO-8601 timestamp", body["run_at"])
+                    ],
                 ) from None
         now = await self.clock.now()
-        queued = await self.fake.queue(lcuid, body["instruction"], body.get("parameters", []), run_at, now)
+        queued = await self.fake.queue(
+            lcuid, body["instruction"], body.get("parameters", []), run_at, now
+        )
         return {**instruction_view(queued), "device_lcuid": lcuid}, 201
 
     async def lucit_ack_instruction(self, lcuid: str):
@@ -308,12 +322,20 @@ class LucitApi(MockApi):
         """Laravel's JSON error answers (003 shows none; see the spec's x-mock-assumed)."""
         headers = dict(err.headers)
         path = str(err.data.get("path", "")).lstrip("/")
-        if err.kind == "auth" or any(f.location == "header" and f.key.lower() == "appidv3" for f in err.fields):
+        if err.kind == "auth" or any(
+            f.location == "header" and f.key.lower() == "appidv3" for f in err.fields
+        ):
             return ErrorBody(401, {"message": "Unauthenticated."}, headers)
         if err.kind == "unsupported_media_type":  # Laravel reads no JSON input from such a body
-            return ErrorBody(422, laravel_validation([FieldError("body", "media_type", err.message)]), headers)
+            return ErrorBody(
+                422, laravel_validation([FieldError("body", "media_type", err.message)]), headers
+            )
         if err.kind == "validation":
-            return ErrorBody(422, laravel_validation(err.fields or [FieldError("body", "invalid", err.message)]), headers)
+            return ErrorBody(
+                422,
+                laravel_validation(err.fields or [FieldError("body", "invalid", err.message)]),
+                headers,
+            )
         if err.kind == "not_found":
             message = f"The route {path} could not be found." if path else "Not Found"
             return ErrorBody(404, {"message": message}, headers)
@@ -321,7 +343,10 @@ class LucitApi(MockApi):
             allowed = headers.get("Allow") or headers.get("allow") or "POST"
             method = err.data.get("method")
             if method and path:
-                message = f"The {method} method is not supported for route {path}. Supported methods: {allowed}."
+                message = (
+                    f"The {method} method is not supported for route {path}. "
+                    f"Supported methods: {allowed}."
+                )
             else:
                 message = "Method Not Allowed"
             return ErrorBody(405, {"message": message}, headers)
