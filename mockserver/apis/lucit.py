@@ -32,6 +32,26 @@ def lucit_time(ts: float | None) -> str | None:
     return None if ts is None else iso_utc(math.floor(ts), micros=True)
 
 
+# The range a timestamp can be shown in 003's format (four-digit years, not before the epoch).
+LATEST = 253402300799  # 9999-12-31T23:59:59Z
+
+
+def run_at_epoch(text: str) -> float:
+    """A queued instruction's run_at (the control spec's RFC 3339 `date-time`) in epoch
+    seconds, kept to what 003's format can show: earlier than 1970 as 1970 (due anyway), later
+    than 9999 as the end of 9999 (never due)."""
+    try:
+        epoch = parse_iso(text)
+    except ValueError:
+        raise MockError(
+            400,
+            "validation",
+            "run_at must be an ISO-8601 timestamp",
+            fields=[FieldError("run_at", "format", "not an ISO-8601 timestamp", text)],
+        ) from None
+    return min(max(epoch, 0), LATEST)
+
+
 # --- Laravel's validation answer ------------------------------------------------------------
 # The heartbeat's rules as a Laravel FormRequest would declare them, in order.
 _RULE_ORDER = ("lightning_version", "device_info", "device_info.*")
@@ -264,19 +284,7 @@ class LucitApi(MockApi):
         return device_view(rec), 200
 
     async def lucit_queue_instruction(self, lcuid: str, body: dict):
-        run_at = body.get("run_at")
-        if run_at is not None:
-            try:
-                run_at = parse_iso(run_at)
-            except ValueError:
-                raise MockError(
-                    400,
-                    "validation",
-                    "run_at must be an ISO-8601 timestamp",
-                    fields=[
-                        FieldError("run_at", "format", "not an ISO-8601 timestamp", body["run_at"])
-                    ],
-                ) from None
+        run_at = None if body.get("run_at") is None else run_at_epoch(body["run_at"])
         now = await self.clock.now()
         queued = await self.fake.queue(
             lcuid, body["instruction"], body.get("parameters", []), run_at, now

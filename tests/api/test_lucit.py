@@ -185,6 +185,18 @@ def test_run_at_in_the_past_is_due_at_once(http):
     assert heartbeat(http).json()["lightning_device_remote_instruction"]["status"] == 1
 
 
+@pytest.mark.parametrize(
+    ("run_at", "shown"),
+    [
+        ("1960-01-01T00:00:00Z", "1970-01-01T00:00:00.000000Z"),
+        ("9999-12-31T23:59:59-05:00", "9999-12-31T23:59:59.000000Z"),
+        ("2026-01-07T02:15:19.75+02:00", "2026-01-07T00:15:19.000000Z"),
+    ],
+)
+def test_run_at_is_kept_in_the_range_the_document_format_can_show(http, run_at, shown):
+    assert queue(http, run_at=run_at)["run_at"] == shown
+
+
 # --- acknowledge ----------------------------------------------------------------------------
 def test_acknowledge_sets_status_2_and_updated_at_now(http):
     set_clock(http, "2026-01-07T00:15:19Z")
