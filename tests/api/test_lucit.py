@@ -449,3 +449,11 @@ def test_journal_names_the_device_and_redacts_credentials(http):
     assert entry["identity"] == DEVICE
     assert entry["valid"] is True
     assert APP_ID not in str(entry) and "tok-lucit" not in str(entry)
+
+
+def test_reset_of_the_api_forgets_devices_and_instructions(http):
+    queued = queue(http)
+    heartbeat(http)
+    http.post("/__mock/reset", params={"api": "lucit"}).raise_for_status()
+    assert http.get("/__mock/lucit/devices").json()["count"] == 0
+    assert http.post(f"/__mock/lucit/instructions/{queued['lcuid']}/ack").status_code == 404
