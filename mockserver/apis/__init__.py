@@ -10,6 +10,7 @@ __all__ = ["REGISTRY", "api_class", "api_names"]
 
 REGISTRY: dict[str, str] = {
     "statusbadge": "mockserver.apis.statusbadge:StatusbadgeApi",
+    "playwave": "mockserver.apis.playwave:PlaywaveApi",
 }
 
 
