@@ -13,6 +13,7 @@ REGISTRY: dict[str, str] = {
     "sonoran": "mockserver.apis.sonoran:SonoranApi",
     "collect": "mockserver.apis.collect:CollectApi",
     "lucit": "mockserver.apis.lucit:LucitApi",
+    "playwave": "mockserver.apis.playwave:PlaywaveApi",
 }
 
 
