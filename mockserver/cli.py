@@ -55,11 +55,9 @@ def _serve(args: argparse.Namespace) -> int:
     control = "off" if not settings.control else f"{base}/__mock" + (" (X-Mock-Token required)" if settings.control_token else "")
     print(f"{'control':<12} {control}", flush=True)
 
-    import uvicorn
+    from mockserver.server import MockUvicornServer, uvicorn_config
 
-    from mockserver.server import uvicorn_config
-
-    server = uvicorn.Server(uvicorn_config(app, settings))
+    server = MockUvicornServer(uvicorn_config(app, settings))
 
     async def run() -> None:
         task = asyncio.ensure_future(server.serve(sockets=[sock]))
