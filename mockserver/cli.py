@@ -118,10 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
 
     docs = sub.add_parser("docs", help="write the static API docs and/or the README's API tables")
-    docs.add_argument("--out", metavar="DIR", help="write the HTML site (index.html, one page per API)")
+    docs.add_argument("--out", metavar="DIR", help="write the HTML site (index + a page per API)")
     readme = docs.add_mutually_exclusive_group()
     readme.add_argument("--readme", metavar="FILE", help="write the per-API tables into FILE")
-    readme.add_argument("--check-readme", metavar="FILE", help="exit 1 when FILE's tables are stale")
+    readme.add_argument("--check-readme", metavar="FILE", help="exit 1 if FILE's tables are stale")
     docs.set_defaults(func=_docs)
     return parser
 

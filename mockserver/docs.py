@@ -79,9 +79,10 @@ class SpecPage:
     """The HTML for one spec's operations, behaviour and schemas. Anchors carry the spec's key,
     so several specs can share a page (the control page)."""
 
-    CONSTRAINTS = ("format", "pattern", "minimum", "maximum", "exclusiveMinimum",
-                   "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems",
-                   "default", "example")  # fmt: skip
+    CONSTRAINTS = (
+        "format pattern minimum maximum exclusiveMinimum exclusiveMaximum minLength maxLength "
+        "minItems maxItems default example"
+    ).split()
 
     def __init__(self, doc: SpecDoc) -> None:
         self.doc = doc
@@ -110,11 +111,18 @@ class SpecPage:
             out = ["array of " + self.schema(schema.get("items"), depth + 1)]
         else:
             out = [f"<i>{esc(kind or 'any')}</i>"]
-        facts = [f"{key} <code>{esc(as_json(schema[key]))}</code>" for key in self.CONSTRAINTS
-                 if key in schema and not isinstance(schema[key], dict | list)]  # fmt: skip
+        facts = [
+            f"{key} <code>{esc(as_json(schema[key]))}</code>"
+            for key in self.CONSTRAINTS
+            if key in schema and not isinstance(schema[key], dict | list)
+        ]
         if "enum" in schema:
-            facts.append("one of " + ", ".join(f"<code>{esc(json.dumps(v, default=str))}</code>"
-                                               for v in schema["enum"]))  # fmt: skip
+            facts.append(
+                "one of "
+                + ", ".join(
+                    f"<code>{esc(json.dumps(v, default=str))}</code>" for v in schema["enum"]
+                )
+            )
         if schema.get("nullable"):
             facts.append("nullable")
         if facts:
@@ -160,7 +168,9 @@ class SpecPage:
             example = self.doc.resolve(example)
             title = name + (f" — {example['summary']}" if example.get("summary") else "")
             found.append((title, example.get("value", example.get("externalValue"))))
-        return "".join(f"<p>{esc(title)}:</p><pre>{esc(as_json(value))}</pre>" for title, value in found)
+        return "".join(
+            f"<p>{esc(title)}:</p><pre>{esc(as_json(value))}</pre>" for title, value in found
+        )
 
     def content(self, content: dict | None) -> str:
         return "".join(
@@ -201,7 +211,8 @@ class SpecPage:
             response = self.doc.resolve(raw)
             headers = response.get("headers") or {}
             header_list = "".join(
-                f"<li><code>{esc(name)}</code> {self.schema(self.doc.resolve(h).get('schema'))}</li>"
+                f"<li><code>{esc(name)}</code> {self.schema(self.doc.resolve(h).get('schema'))}"
+                "</li>"
                 for name, h in headers.items()
             )
             parts.append(
@@ -293,7 +304,7 @@ def _overview(doc: SpecDoc, ui: str | None) -> str:
 def render_api_page(api: ApiDoc, nav: list[tuple[str, str]], live: bool = False) -> str:
     page = SpecPage(api.spec)
     control = (
-        f'<p>The mock\'s own routes for this API (seeding, inspection) are on the '
+        f"<p>The mock's own routes for this API (seeding, inspection) are on the "
         f'<a href="control.html#control-{anchor_id(api.name)}">control page</a>.</p>'
         if api.control
         else ""
@@ -354,11 +365,11 @@ def render_index(apis: list[ApiDoc], control: SpecDoc, nav, live: bool = False) 
         "<td>— (the mock's own)</td><td>—</td></tr>"
     )
     body = (
-        "<h1>heartbeat-mockserver: API docs</h1><p>Generated from the OpenAPI specs the mock serves. "
-        "Each API is served at its native paths, so a client only changes its base URL. Every "
-        "page separates the rules its source document states from the choices the mock assumes."
-        "</p><table><tr><th>API</th><th>Native endpoints</th><th>Auth</th><th>Source document</th>"
-        f"<th>Behaviour</th></tr>{''.join(rows)}</table>"
+        "<h1>heartbeat-mockserver: API docs</h1><p>Generated from the OpenAPI specs the mock "
+        "serves. Each API is served at its native paths, so a client only changes its base URL. "
+        "Every page separates the rules its source document states from the choices the mock "
+        "assumes.</p><table><tr><th>API</th><th>Native endpoints</th><th>Auth</th>"
+        f"<th>Source document</th><th>Behaviour</th></tr>{''.join(rows)}</table>"
     )
     return _page("heartbeat-mockserver API docs", nav, body)
 

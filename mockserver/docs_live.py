@@ -87,7 +87,9 @@ class DocsApp:
 
     def _render(self) -> dict[str, tuple[bytes, str]]:
         apis, control = load_api_docs(self.spec_dir, self.apis)
-        files = {name: (text.encode(), HTML) for name, text in render_site(apis, control, True).items()}
+        files = {
+            name: (text.encode(), HTML) for name, text in render_site(apis, control, True).items()
+        }
         files[""] = files["index.html"]
         pickers = [("../openapi.json", "control")]
         for api in apis:
@@ -123,7 +125,9 @@ class DocsApp:
             await self._error(send, MockError(404, "not_found", f"no docs at {path}"))
             return
         if scope["method"] not in ("GET", "HEAD"):
-            error = MockError(405, "method_not_allowed", "the docs are read-only", headers={"Allow": "GET, HEAD"})
+            error = MockError(
+                405, "method_not_allowed", "the docs are read-only", headers={"Allow": "GET, HEAD"}
+            )
             await self._error(send, error)
             return
         name = rest[1:]

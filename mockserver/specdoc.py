@@ -94,12 +94,14 @@ class SpecDoc:
             item = self.resolve(item)
             for method in METHODS:
                 if isinstance(item.get(method), dict):
-                    ops.append(Operation(method.upper(), path, self.base + path, item[method], item))
+                    ops.append(
+                        Operation(method.upper(), path, self.base + path, item[method], item)
+                    )
         return ops
 
     @cached_property
     def assumptions(self) -> list[Assumption]:
-        """Every `x-mock-assumed`, once, where it is written (a shared `$ref` target counts once)."""
+        """Every `x-mock-assumed`, once, where it is written (a `$ref` target counts once)."""
         found: list[Assumption] = []
 
         def walk(node: Any, keys: tuple[str, ...]) -> None:

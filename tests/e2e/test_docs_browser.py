@@ -74,11 +74,18 @@ class Visit:
     seconds)."""
 
     def __init__(
-        self, context, url: str, screenshot: Path | None, ready: str | None = None, full: bool = False
+        self,
+        context,
+        url: str,
+        screenshot: Path | None,
+        ready: str | None = None,
+        full: bool = False,
     ) -> None:
         self.problems: list[str] = []
         page = context.new_page()
-        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        page.on(
+            "console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}")
+        )
         page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
         page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
         page.on(
@@ -164,7 +171,9 @@ def test_static_api_page_shows_operations_and_assumptions_offline(
 
 def test_static_control_page_offline(browser, offline_site, artifacts):
     site, remote = offline_site
-    visit = Visit(browser, (site / "control.html").as_uri(), artifacts / "static-control", full=True)
+    visit = Visit(
+        browser, (site / "control.html").as_uri(), artifacts / "static-control", full=True
+    )
     assert visit.problems == []
     for doc in [CONTROL] + [api.control for api in APIS if api.control]:
         for op in doc.operations:
@@ -186,7 +195,9 @@ def test_live_docs_pages_load(browser, live, artifacts):
         assert text_of(api.spec.title) in visit.text
     visit.close()
     for name in [api.name for api in APIS] + ["control"]:
-        visit = Visit(browser, f"{live.url}/__mock/docs/{name}.html", artifacts / f"live-{name}.png")
+        visit = Visit(
+            browser, f"{live.url}/__mock/docs/{name}.html", artifacts / f"live-{name}.png"
+        )
         assert visit.problems == []
         assert "Behaviour" in visit.text
         visit.close()
@@ -208,9 +219,11 @@ def test_live_swagger_ui_renders_every_operation(browser, live, artifacts):
 
 def test_live_control_swagger_ui_offers_each_api_s_control_routes(browser, live, artifacts):
     visit = Visit(
-        browser, f"{live.url}/__mock/docs/control/ui/", artifacts / "live-control-swagger-ui.png",
+        browser,
+        f"{live.url}/__mock/docs/control/ui/",
+        artifacts / "live-control-swagger-ui.png",
         ready=".opblock",
-    )  # fmt: skip
+    )
     assert visit.problems == []
     assert visit.page.locator(".opblock").count() == len(CONTROL.operations)
     options = visit.page.locator("select#select option").all_inner_texts()

@@ -119,9 +119,13 @@ def hostile_spec() -> SpecDoc:
                     "description": HOSTILE,
                     "x-mock-assumed": HOSTILE,
                     "parameters": [
-                        {"name": HOSTILE, "in": "query", "description": HOSTILE,
-                         "schema": {"type": "string", "enum": [HOSTILE], "pattern": HOSTILE}},
-                    ],  # fmt: skip
+                        {
+                            "name": HOSTILE,
+                            "in": "query",
+                            "description": HOSTILE,
+                            "schema": {"type": "string", "enum": [HOSTILE], "pattern": HOSTILE},
+                        },
+                    ],
                     "requestBody": {
                         "content": {
                             "application/json": {

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.app import SPEC_DIR
 from mockserver.apis import api_names
+from mockserver.app import SPEC_DIR
 from mockserver.docs import render_site
 from mockserver.specdoc import load_api_docs
 
@@ -73,9 +73,14 @@ def test_swagger_ui_assets_come_from_the_installed_bundle(client):
 
 @pytest.mark.parametrize(
     "path",
-    ["/__mock/docs/nope.html", "/__mock/docs/swagger-ui/index.j2", "/__mock/docs/swagger-ui/%2e%2e",
-     "/__mock/docs/swagger-ui/vendor/x.js", "/__mock/docsx"],
-)  # fmt: skip
+    [
+        "/__mock/docs/nope.html",
+        "/__mock/docs/swagger-ui/index.j2",
+        "/__mock/docs/swagger-ui/%2e%2e",
+        "/__mock/docs/swagger-ui/vendor/x.js",
+        "/__mock/docsx",
+    ],
+)
 def test_unknown_docs_paths_get_the_control_404(client, path):
     response = client.get(path)
     assert response.status_code == 404
