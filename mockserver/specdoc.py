@@ -112,8 +112,9 @@ class SpecDoc:
                     else:
                         walk(value, (*keys, str(key)))
             elif isinstance(node, list):
-                for i, value in enumerate(node):
-                    walk(value, (*keys, str(i)))
+                for i, value in enumerate(node):  # a parameter is known by its name
+                    named = isinstance(value, dict) and isinstance(value.get("name"), str)
+                    walk(value, (*keys, value["name"] if named else str(i)))
 
         walk(self.spec, ())
         return found

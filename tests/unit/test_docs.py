@@ -161,6 +161,28 @@ def test_spec_text_is_escaped_in_every_page():
     assert "&lt;script&gt;" in pages["index.html"]
 
 
+def test_assumption_locations_read_as_method_path_and_names():
+    spec = {
+        "info": {"title": "t", "version": "1", "x-mock-assumed": "info-level"},
+        "paths": {
+            "/things": {
+                "get": {
+                    "parameters": [{"name": "limit", "in": "query", "x-mock-assumed": "why"}],
+                    "responses": {"404": {"description": "d", "x-mock-assumed": "why"}},
+                }
+            }
+        },
+        "components": {"schemas": {"Thing": {"x-mock-assumed": "why"}}},
+    }
+    places = [a.location for a in SpecDoc("t", spec, "t.yaml").assumptions]
+    assert places == [
+        "info",
+        "GET /things › parameters › limit",
+        "GET /things › responses › 404",
+        "components › schemas › Thing",
+    ]
+
+
 def test_readme_tables_list_endpoints_auth_rules_and_assumptions():
     tables = readme_tables(APIS)
     for api in APIS:
