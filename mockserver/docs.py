@@ -416,7 +416,13 @@ def readme_tables(apis: list[ApiDoc]) -> str:
     """One Markdown table per API: endpoints, auth, documented and assumed behaviour."""
     out = [
         "<!-- generated from specs/*.yaml by `mockserver docs --readme README.md`; "
-        "do not edit by hand -->"
+        "do not edit by hand -->",
+        "",
+        "## The APIs: endpoints, auth, documented and assumed behaviour",
+        "",
+        "Each rule marked *documented* is stated in the API's source document; each marked "
+        "*assumed* is the mock's choice where the document is silent (`x-mock-assumed` in the "
+        "spec, at the place it names). `mockserver docs --out site` renders the full docs.",
     ]
     for api in apis:
         doc = api.spec

@@ -37,15 +37,16 @@ class Operation:
 class Assumption:
     keys: tuple[str, ...]  # where in the spec, as the keys from the root
     reason: str
+    base: str = ""  # the spec's base path, so a location names the path a client calls
 
     @property
     def location(self) -> str:
         """`POST /api/heartbeat › responses › 400`, `components › schemas › Error`."""
         keys = list(self.keys)
         if len(keys) >= 3 and keys[0] == "paths" and keys[2] in METHODS:
-            keys = [f"{keys[2].upper()} {keys[1]}", *keys[3:]]
+            keys = [f"{keys[2].upper()} {self.base}{keys[1]}", *keys[3:]]
         elif len(keys) >= 2 and keys[0] == "paths":
-            keys = keys[1:]
+            keys = [self.base + keys[1], *keys[2:]]
         return " › ".join(keys) or "(spec root)"
 
 
@@ -108,7 +109,7 @@ class SpecDoc:
             if isinstance(node, dict):
                 for key, value in node.items():
                     if key == "x-mock-assumed":
-                        found.append(Assumption(keys, _text(value)))
+                        found.append(Assumption(keys, _text(value), self.base))
                     else:
                         walk(value, (*keys, str(key)))
             elif isinstance(node, list):
