@@ -76,7 +76,8 @@ def _docs(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from mockserver.app import SPEC_DIR
-    from mockserver.docs import build_site, readme_tables, update_readme
+    from mockserver.docs import build_site
+    from mockserver.docs_readme import readme_tables, update_readme
     from mockserver.specdoc import load_api_docs
 
     if not (args.out or args.readme or args.check_readme):

@@ -6,7 +6,7 @@ Each page lists the operations (parameters, bodies, responses, schemas, examples
 "Behaviour" section: the rules the source document states (`info.x-mock-behaviour`) and every
 `x-mock-assumed` choice with its place in the spec, so documented and assumed stay apart.
 The running mock serves the same pages under `/__mock/docs/` (mockserver.docs_live), and the
-README's per-API tables come from the same spec reading (`readme_tables`).
+README's per-API tables come from the same reading of the specs (mockserver.docs_readme).
 """
 
 from __future__ import annotations
@@ -19,17 +19,7 @@ from typing import Any
 
 from mockserver.specdoc import ApiDoc, Operation, SpecDoc, anchor_id, load_api_docs
 
-__all__ = [
-    "build_site",
-    "render_site",
-    "readme_tables",
-    "update_readme",
-    "README_START",
-    "README_END",
-]
-
-README_START = "<!-- api-tables:start -->"
-README_END = "<!-- api-tables:end -->"
+__all__ = ["build_site", "render_site"]
 
 CSS = """
 body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1d232a;background:#fbfbfc}
@@ -403,57 +393,3 @@ def build_site(out_dir: str | Path, spec_dir: Path | None = None) -> list[Path]:
         (out / name).write_text(text, encoding="utf-8")
         written.append(out / name)
     return written
-
-
-# --- README tables -----------------------------------------------------------------------------
-def _cell(text: str) -> str:
-    """One table cell: one line, pipes escaped, and `<` outside code spans kept as text."""
-    parts = " ".join(str(text).split()).replace("|", "\\|").split("`")
-    return "`".join(p if i % 2 else p.replace("<", "&lt;") for i, p in enumerate(parts))
-
-
-def readme_tables(apis: list[ApiDoc]) -> str:
-    """One Markdown table per API: endpoints, auth, documented and assumed behaviour."""
-    out = [
-        "<!-- generated from specs/*.yaml by `mockserver docs --readme README.md`; "
-        "do not edit by hand -->",
-        "",
-        "## The APIs: endpoints, auth, documented and assumed behaviour",
-        "",
-        "Each rule marked *documented* is stated in the API's source document; each marked "
-        "*assumed* is the mock's choice where the document is silent (`x-mock-assumed` in the "
-        "spec, at the place it names). `mockserver docs --out site` renders the full docs.",
-    ]
-    for api in apis:
-        doc = api.spec
-        out += [
-            "",
-            f"### {api.name}: {_cell(doc.title)}",
-            "",
-            f"Source document: `{doc.source}`" if doc.source else "Source document: none",
-            "",
-            "| Kind | Detail |",
-            "|---|---|",
-        ]
-        out += [
-            f"| endpoint | `{op.method} {op.native}` {_cell(op.op.get('summary', ''))} |"
-            for op in doc.operations
-        ]
-        out += [f"| auth | {_cell(line)} |" for line in doc.auth()]
-        out += [f"| documented | {_cell(rule)} |" for rule in doc.rules]
-        out += [f"| assumed | `{_cell(a.location)}`: {_cell(a.reason)} |" for a in doc.assumptions]
-    return "\n".join(out) + "\n"
-
-
-def update_readme(text: str, tables: str) -> str:
-    """README text with the generated tables between the markers (appended when absent)."""
-    block = f"{README_START}\n{tables}{README_END}"
-    start, end = text.find(README_START), text.find(README_END)
-    if start == -1 or end == -1 or end < start:
-        return text.rstrip("\n") + ("\n\n" if text.strip() else "") + block + "\n"
-    return text[:start] + block + text[end + len(README_END) :]
-
-
-def readme_is_current(text: str, spec_dir: Path | None = None) -> bool:
-    apis, _ = load_api_docs(spec_dir or _default_spec_dir())
-    return update_readme(text, readme_tables(apis)) == text

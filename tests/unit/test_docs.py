@@ -9,16 +9,8 @@ from pathlib import Path
 import pytest
 
 from mockserver.app import SPEC_DIR
-from mockserver.docs import (
-    README_END,
-    README_START,
-    build_site,
-    esc,
-    inline,
-    readme_tables,
-    render_site,
-    update_readme,
-)
+from mockserver.docs import build_site, esc, inline, render_site
+from mockserver.docs_readme import README_END, README_START, readme_tables, update_readme
 from mockserver.specdoc import SpecDoc, load_api_docs
 
 APIS, CONTROL = load_api_docs(SPEC_DIR)
