@@ -58,6 +58,7 @@ def spec_path(name: str) -> Path:
 
 
 _NO_UI = SwaggerUIOptions(swagger_ui=False, serve_spec=False)
+PURGE_EVERY = 60.0  # mock seconds between clean-ups of expired records
 
 
 def _compile_operations(spec: dict, base: str = "") -> list[tuple[str, re.Pattern, str]]:
@@ -101,7 +102,7 @@ def _make_api_app(api: MockApi, settings: Settings) -> AsyncApp:
         pythonic_params=False,
     )
 
-    def on_error(request, exc: BaseException) -> ConnexionResponse:
+    async def on_error(request, exc: BaseException) -> ConnexionResponse:
         err = classify(exc)
         if err.status >= 500 and not isinstance(exc, MockError):
             log.error("%s: unexpected error", api.name, exc_info=exc)
@@ -130,6 +131,7 @@ class ApiGate:
         with open(spec_path(api.spec)) as fh:
             self.operations = _compile_operations(yaml.safe_load(fh))
         self.cors = api.cors_headers()
+        self._next_purge = 0.0
         self.cors_raw = [(k.lower().encode(), v.encode()) for k, v in (self.cors or {}).items()]
 
     def operation(self, method: str, path: str) -> tuple[str | None, dict]:
@@ -168,6 +170,13 @@ class ApiGate:
             headers=scope["headers"],
         )
         state: dict[str, Any] = {"api": api.name, "operation": operation, "violations": [], "error": None}
+        if now >= self._next_purge:
+            # Bounded memory: expired records go once a (mock) minute, not on a timer thread.
+            self._next_purge = now + PURGE_EVERY
+            try:
+                await ctx.store.purge(now)
+            except StoreUnavailable:
+                pass
 
         # Read the body once, bounded: the journal needs it and an oversized one gets a 413
         # in the API's own format before any of it is parsed.
@@ -265,6 +274,15 @@ class ApiGate:
 
         inner = dict(scope)
         inner["mockserver"] = state
+        # The body was read whole above; say its true length, so a chunked request (no
+        # Content-Length) is not taken for an empty one by connexion's body validator.
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"transfer-encoding")]
+        headers.append((b"content-length", str(len(raw)).encode()))
+        if raw and not any(k == b"content-type" for k, _ in headers):
+            # A body without a Content-Type is read as JSON, as the vendors' examples send JSON
+            # (assumed; README). Otherwise connexion hands handlers raw bytes.
+            headers.append((b"content-type", b"application/json"))
+        inner["headers"] = headers
         await self.app(inner, replay, capture)
         return captured["status"], b"".join(captured["body"])
 
@@ -362,7 +380,7 @@ class MockServerApp:
                     pythonic_params=False,
                 )
 
-        def on_error(request, exc):
+        async def on_error(request, exc):
             err = classify(exc)
             if err.status >= 500 and not isinstance(exc, MockError):
                 log.error("control: unexpected error", exc_info=exc)
