@@ -228,7 +228,7 @@ def load_api_docs(
             control = spec_dir / "control" / path.name
             apis.append((path.stem, path.name, path.name if control.is_file() else None))
     docs = []
-    for name, spec_file, control_file in apis:
+    for name, spec_file, control_file in sorted(apis):  # the same order live and on disk
         control = None
         if control_file:
             control = load_spec_doc(f"control/{name}", spec_dir / "control" / control_file)
