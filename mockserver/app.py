@@ -78,6 +78,18 @@ def _compile_operations(spec: dict, base: str = "") -> list[tuple[str, re.Patter
     return ops
 
 
+def _load_operations(spec_file: str, base: str = "") -> list[tuple[str, re.Pattern, str]]:
+    with open(spec_path(spec_file)) as fh:
+        return _compile_operations(yaml.safe_load(fh), base)
+
+
+def _allow(operations, path: str) -> str | None:
+    """The methods the spec declares for `path`: connexion's own 405 lists only the methods of
+    the first route it tried when a path has several."""
+    methods = sorted({m for m, regex, _ in operations if regex.match(path)})
+    return ", ".join(methods) if methods else None
+
+
 def _error_response(err: ErrorBody) -> ConnexionResponse:
     return ConnexionResponse(
         status_code=err.status,
@@ -87,7 +99,7 @@ def _error_response(err: ErrorBody) -> ConnexionResponse:
     )
 
 
-def _make_api_app(api: MockApi, settings: Settings) -> AsyncApp:
+def _make_api_app(api: MockApi, settings: Settings, operations) -> AsyncApp:
     app = AsyncApp(
         f"mockserver.{api.name}",
         specification_dir=str(SPEC_DIR),
@@ -106,6 +118,8 @@ def _make_api_app(api: MockApi, settings: Settings) -> AsyncApp:
         err = classify(exc)
         if err.status >= 500 and not isinstance(exc, MockError):
             log.error("%s: unexpected error", api.name, exc_info=exc)
+        if err.kind == "method_not_allowed":
+            err.headers["Allow"] = _allow(operations, request.scope["path"]) or err.headers.get("Allow", "")
         state = request.scope.get("mockserver")
         if state is not None:
             state["error"] = err
@@ -124,12 +138,11 @@ def _make_api_app(api: MockApi, settings: Settings) -> AsyncApp:
 class ApiGate:
     """Everything that happens around one API's connexion app (see the module docstring)."""
 
-    def __init__(self, ctx: MockContext, api: MockApi, app: AsyncApp) -> None:
+    def __init__(self, ctx: MockContext, api: MockApi, settings: Settings) -> None:
         self.ctx = ctx
         self.api = api
-        self.app = app
-        with open(spec_path(api.spec)) as fh:
-            self.operations = _compile_operations(yaml.safe_load(fh))
+        self.operations = _load_operations(api.spec)
+        self.app = _make_api_app(api, settings, self.operations)
         self.cors = api.cors_headers()
         self._next_purge = 0.0
         self.cors_raw = [(k.lower().encode(), v.encode()) for k, v in (self.cors or {}).items()]
@@ -351,7 +364,7 @@ class MockServerApp:
                 raise SettingsError(str(exc)) from None
             api = cls(self.ctx, config)
             self.ctx.apis[name] = api
-            gate = ApiGate(self.ctx, api, _make_api_app(api, settings))
+            gate = ApiGate(self.ctx, api, settings)
             routes.extend((prefix, gate) for prefix in cls.prefixes)
         self.control = ControlHandlers(self.ctx)
         if settings.control:
@@ -380,8 +393,15 @@ class MockServerApp:
                     pythonic_params=False,
                 )
 
+        operations = _load_operations("control.yaml", "/__mock")
+        for name, api in self.ctx.apis.items():
+            if api.control_spec:
+                operations += _load_operations(f"control/{api.control_spec}", f"/__mock/{name}")
+
         async def on_error(request, exc):
             err = classify(exc)
+            if err.kind == "method_not_allowed":
+                err.headers["Allow"] = _allow(operations, request.scope["path"]) or err.headers.get("Allow", "")
             if err.status >= 500 and not isinstance(exc, MockError):
                 log.error("control: unexpected error", exc_info=exc)
             return _error_response(render_control_error(err))
