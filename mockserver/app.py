@@ -120,6 +120,10 @@ def _make_api_app(api: MockApi, settings: Settings, operations) -> AsyncApp:
             log.error("%s: unexpected error", api.name, exc_info=exc)
         if err.kind == "method_not_allowed":
             err.headers["Allow"] = _allow(operations, request.scope["path"]) or err.headers.get("Allow", "")
+        # Some formats name the request in their errors (Laravel's 404/405: "The GET method is
+        # not supported for route api/v3/...").
+        err.data.setdefault("method", request.scope.get("method"))
+        err.data.setdefault("path", request.scope.get("path"))
         state = request.scope.get("mockserver")
         if state is not None:
             state["error"] = err
