@@ -245,7 +245,10 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
         if name not in shown_startup:
             samples = startup[name]
             row["startup_s"] = statistics.median(samples["first_200_s"])
-            row["note"] = f"start-up to first 200: {samples['first_200_s']} s"
+            row["note"] = (
+                f"start-up to first 200: {samples['first_200_s']} s; "
+                f"idle RSS {document['targets'][name]['rss_idle_mb']} MB"
+            )
             if any(samples["ready_line_s"]):
                 row["note"] += f"; 'ready' line printed at {samples['ready_line_s']} s"
             shown_startup.add(name)
