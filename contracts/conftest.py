@@ -42,7 +42,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     for suite in suites:
         where = "the suite's own mock" if suite.on_mock else suite.remote_url
         total = sum(sum(c.values()) for c in suite.statuses.values())
-        terminalreporter.write_line(f"{suite.api}: {total} requests to {where}; statuses per operation:")
+        terminalreporter.write_line(
+            f"{suite.api}: {total} requests to {where}; statuses per operation:"
+        )
         for op, counts in sorted(suite.statuses.items()):
             statuses = "  ".join(f"{status}×{n}" for status, n in sorted(counts.items()))
             terminalreporter.write_line(f"  {op:<36} {statuses}")

@@ -57,7 +57,9 @@ __all__ = [
     "FROZEN_AT",
 ]
 
-FROZEN_AT = "2030-01-01T00:00:00Z"  # the mock clock during a contract run: nothing expires by accident
+FROZEN_AT = (
+    "2030-01-01T00:00:00Z"  # the mock clock during a contract run: nothing expires by accident
+)
 DEFAULT_MAX_EXAMPLES = 20
 DEFAULT_STATEFUL_EXAMPLES = 10
 STATEFUL_STEPS = 6
@@ -141,14 +143,22 @@ class Target:
     @classmethod
     def from_env(cls) -> Target:
         raw_url = os.environ.get("MOCKSERVER_CONTRACT_URL", "").strip()
-        urls = _json_env("MOCKSERVER_CONTRACT_URL") if raw_url.startswith("{") else ({"*": raw_url} if raw_url else {})
+        urls = (
+            _json_env("MOCKSERVER_CONTRACT_URL")
+            if raw_url.startswith("{")
+            else ({"*": raw_url} if raw_url else {})
+        )
         seed = os.environ.get("MOCKSERVER_CONTRACT_SEED", "").strip()
         return cls(
             urls={k: v.rstrip("/") for k, v in urls.items()},
             credentials=_json_env("MOCKSERVER_CONTRACT_AUTH"),
             headers=_json_env("MOCKSERVER_CONTRACT_HEADERS"),
-            max_examples=int(os.environ.get("MOCKSERVER_CONTRACT_MAX_EXAMPLES") or DEFAULT_MAX_EXAMPLES),
-            stateful_examples=int(os.environ.get("MOCKSERVER_CONTRACT_STATEFUL_EXAMPLES") or DEFAULT_STATEFUL_EXAMPLES),
+            max_examples=int(
+                os.environ.get("MOCKSERVER_CONTRACT_MAX_EXAMPLES") or DEFAULT_MAX_EXAMPLES
+            ),
+            stateful_examples=int(
+                os.environ.get("MOCKSERVER_CONTRACT_STATEFUL_EXAMPLES") or DEFAULT_STATEFUL_EXAMPLES
+            ),
             seed=int(seed) if seed else None,
         )
 
@@ -173,7 +183,11 @@ def base_path(spec: dict) -> str:
 def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
     if isinstance(node, dict):
         return {
-            k: (renames.get(v, v) if k == "$ref" and isinstance(v, str) else _rename_refs(v, renames))
+            k: (
+                renames.get(v, v)
+                if k == "$ref" and isinstance(v, str)
+                else _rename_refs(v, renames)
+            )
             for k, v in node.items()
         }
     if isinstance(node, list):
@@ -181,7 +195,9 @@ def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
-def join_specs(native: dict, control: dict, control_base: str, links: tuple[ControlLink, ...]) -> dict:
+def join_specs(
+    native: dict, control: dict, control_base: str, links: tuple[ControlLink, ...]
+) -> dict:
     """One schema with the vendor spec's and the control spec's operations at their full paths
     (servers `/`), the control spec's components renamed apart, and `links` added."""
     out = copy.deepcopy(native)
@@ -209,7 +225,9 @@ def join_specs(native: dict, control: dict, control_base: str, links: tuple[Cont
     by_id = {op["operationId"]: op for item in paths.values() for op in _operations(item)}
     for link in links:
         response = by_id[link.source]["responses"][link.status]
-        response.setdefault("links", {})[link.name or f"{link.source}_to_{link.target}"] = link.as_link()
+        response.setdefault("links", {})[link.name or f"{link.source}_to_{link.target}"] = (
+            link.as_link()
+        )
     return out
 
 
@@ -302,7 +320,11 @@ class ContractSuite:
         if not self.cls.control_spec:
             return set()
         control = _load(spec_path(f"control/{self.cls.control_spec}"))
-        return {op["operationId"] for item in control.get("paths", {}).values() for op in _operations(item)}
+        return {
+            op["operationId"]
+            for item in control.get("paths", {}).values()
+            for op in _operations(item)
+        }
 
     def base_url(self, joined: bool = False) -> str:
         if self.root_url is None:
@@ -368,7 +390,9 @@ class ContractSuite:
 
     # --- running one case ------------------------------------------------------------------------
     def excluded_checks(self, operation_id: str | None, stateful: bool = False) -> list:
-        return [_check(e.check) for e in self.profile.exclusions if e.applies(operation_id, stateful)]
+        return [
+            _check(e.check) for e in self.profile.exclusions if e.applies(operation_id, stateful)
+        ]
 
     def prepare(self, case) -> None:
         """Put the credential into the body of a positive case (an API that carries its token
@@ -471,7 +495,9 @@ class ContractSuite:
             """schemathesis accepts 401/404/409/429 for valid data, so a run with a wrong
             credential is green too: every operation must have answered 2xx at least once."""
             if not suite.statuses:
-                pytest.skip("no contract case ran in this process (deselected, or run elsewhere by xdist)")
+                pytest.skip(
+                    "no contract case ran in this process (deselected, or run elsewhere by xdist)"
+                )
             expected = {
                 op["operationId"]
                 for item in suite.spec.get("paths", {}).values()
