@@ -48,3 +48,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         for op, counts in sorted(suite.statuses.items()):
             statuses = "  ".join(f"{status}×{n}" for status, n in sorted(counts.items()))
             terminalreporter.write_line(f"  {op:<36} {statuses}")
+        for link, counts in sorted(suite.links.items()):
+            statuses = "  ".join(f"{status}×{n}" for status, n in sorted(counts.items()))
+            terminalreporter.write_line(f"  link {link}: {statuses}")

@@ -31,6 +31,7 @@ import base64
 import copy
 import json
 import os
+import unittest
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ __all__ = [
     "Exclusion",
     "Target",
     "FROZEN_AT",
+    "require_api",
 ]
 
 FROZEN_AT = (
@@ -198,8 +200,9 @@ def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
 def join_specs(
     native: dict, control: dict, control_base: str, links: tuple[ControlLink, ...]
 ) -> dict:
-    """One schema with the vendor spec's and the control spec's operations at their full paths
-    (servers `/`), the control spec's components renamed apart, and `links` added."""
+    """One schema with the vendor spec's operations and the control operations that `links`
+    name, at their full paths (servers `/`), the control spec's components renamed apart, and
+    `links` added."""
     out = copy.deepcopy(native)
     out["servers"] = [{"url": "/"}]
     top_security = out.pop("security", None)
@@ -219,8 +222,20 @@ def join_specs(
         target = components.setdefault(section, {})
         for name, value in entries.items():
             target[f"control_{name}"] = _rename_refs(value, renames)
+    wanted = {link.source for link in links} | {link.target for link in links}
     for path, item in control.get("paths", {}).items():
-        paths[control_base + path] = _rename_refs(item, renames)
+        # only the control operations the links name, without the control spec's own links
+        item = {
+            method: op
+            for method, op in _rename_refs(item, renames).items()
+            if not isinstance(op, dict) or "operationId" not in op or op["operationId"] in wanted
+        }
+        for op in _operations(item):
+            for response in op.get("responses", {}).values():
+                if isinstance(response, dict):
+                    response.pop("links", None)
+        if _operations(item):
+            paths[control_base + path] = item
     out["paths"] = paths
     by_id = {op["operationId"]: op for item in paths.values() for op in _operations(item)}
     for link in links:
@@ -269,6 +284,9 @@ class ContractSuite:
         self.base_path = base_path(self.spec)
         self.remote_url = self.target.url_for(self.api)
         self.statuses: dict[str, Counter] = defaultdict(Counter)  # operationId -> statuses seen
+        self.links: dict[str, Counter] = defaultdict(Counter)  # link -> statuses of its target
+        self.expected_links: set[str] = set()
+        self.stateful_ran = False
         self.root_url: str | None = None  # set by the target fixture
         self.has_control = False
         self._mock = None
@@ -289,12 +307,8 @@ class ContractSuite:
         """One Config per schema: a shared one shares its headers dict across schemas."""
         config = schemathesis.Config(seed=self.target.seed)
         schema = schemathesis.openapi.from_dict(spec, config=config)
-        headers = dict(self.profile.headers)
-        if self.credential and not self.profile.body_credential:
-            headers.update(credential_headers(self.spec, self.credential))
-        headers.update(self.target.headers.get(self.api, {}))
         schema.config.update(
-            headers=headers or None,
+            headers=dict(self.request_headers) or None,
             rate_limit=None if self.on_mock else self.profile.real_rate_limit,
             suppress_health_check=[SchemathesisHealthCheck.all],
         )
@@ -304,6 +318,15 @@ class ContractSuite:
             database="none",
         )
         return schema
+
+    @cached_property
+    def request_headers(self) -> dict[str, str]:
+        """Sent with every request: the profile's headers, the credential, --header values."""
+        headers = dict(self.profile.headers)
+        if self.credential and not self.profile.body_credential:
+            headers.update(credential_headers(self.spec, self.credential))
+        headers.update(self.target.headers.get(self.api, {}))
+        return headers
 
     @cached_property
     def schema(self):
@@ -354,7 +377,9 @@ class ContractSuite:
 
         return contract_target
 
-    def _start_mock(self):
+    def _start_mock(self, **api_settings: Any):
+        """A mock serving only this API, response validation on, clock frozen at FROZEN_AT;
+        `api_settings` replace the profile's `mock_settings` (e.g. the documented rate limit)."""
         from mockserver.client import MockClient
         from mockserver.server import BackgroundServer
         from mockserver.settings import Settings
@@ -363,7 +388,7 @@ class ContractSuite:
             port=0,
             apis=[self.api],
             validate_responses=True,
-            api_settings={self.api: dict(self.profile.mock_settings)},
+            api_settings={self.api: api_settings or dict(self.profile.mock_settings)},
         )
         server = BackgroundServer(settings).start()
         with MockClient(server.url) as client:
@@ -388,6 +413,45 @@ class ContractSuite:
             pytest.skip(f"{self.root_url} has no mockserver control API")
         return MockClient(self.root_url)
 
+    def own_mock(self, **api_settings: Any):
+        """A context manager: a dedicated mock of this API with these settings (for a test of a
+        documented limit the shared mock relaxes); skips the test when the run has a URL."""
+        import contextlib
+
+        if not self.on_mock:
+            pytest.skip(f"needs the suite's own mock, not {self.remote_url}")
+
+        @contextlib.contextmanager
+        def run():
+            server = self._start_mock(**api_settings)
+            try:
+                yield server.url + self.base_path
+            finally:
+                server.stop()
+
+        return run()
+
+    def draw_case(self, operation_id: str, **overrides: Any):
+        """One positive case of the operation, drawn deterministically (`overrides`: fixed
+        path_parameters / query / headers / body, as in `APIOperation.as_strategy`)."""
+        strategy = self.schema.find_operation_by_id(operation_id).as_strategy(**overrides)
+        drawn: list = []
+
+        @hypothesis.settings(
+            max_examples=1,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[hypothesis.Phase.generate],
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )
+        @hypothesis.given(strategy)
+        def draw(case):
+            drawn.append(case)
+
+        draw()
+        return drawn[0]
+
     # --- running one case ------------------------------------------------------------------------
     def excluded_checks(self, operation_id: str | None, stateful: bool = False) -> list:
         return [
@@ -409,12 +473,19 @@ class ContractSuite:
     def record(self, case, response) -> None:
         self.statuses[operation_id(case)][response.status_code] += 1
 
-    def run_case(self, case, *, joined: bool = False):
+    def run_case(self, case, *, joined: bool = False, base_url: str | None = None):
         """Send one generated case to the target and run every check on the answer."""
         self.prepare(case)
-        response = case.call(base_url=self.base_url(joined))
+        base_url = base_url or self.base_url(joined)
+        response = case.call(base_url=base_url)
         self.record(case, response)
-        case.validate_response(response, excluded_checks=self.excluded_checks(operation_id(case)))
+        case.validate_response(
+            response,
+            # the credential is ours, not generated: ignored_auth then probes without it
+            headers=self.request_headers or None,
+            excluded_checks=self.excluded_checks(operation_id(case)),
+            transport_kwargs={"base_url": base_url},
+        )
         return response
 
     # --- the tests -------------------------------------------------------------------------------
@@ -436,19 +507,35 @@ class ContractSuite:
             machine = schema.as_state_machine()
             machine()  # raises when there is no link to follow
         except Exception as exc:  # noqa: BLE001 - schemathesis's NoLinksFound and friends
-            reason = f"{self.api}: no OpenAPI links to follow ({type(exc).__name__})"
+            reason = f"{self.api}: no OpenAPI links to follow here ({type(exc).__name__})"
 
-            @pytest.mark.skip(reason=reason)
-            def test_stateful():
-                pass
+            @unittest.skip(reason)
+            class NoLinks(unittest.TestCase):
+                def runTest(self):
+                    pass
 
-            test_stateful.__name__ = f"test_{self.api}_stateful"
-            return test_stateful
+            NoLinks.__name__ = NoLinks.__qualname__ = f"Test{self.api.title()}Stateful"
+            return NoLinks
 
         suite = self
         control_ops = self.control_operations if joined else set()
 
+        self.expected_links = {
+            link.full_name
+            for transitions in machine._transitions.operations.values()
+            for link in transitions.outgoing
+        }
+
         class Links(machine):  # type: ignore[misc, valid-type]
+            def setup(self):
+                suite.stateful_ran = True
+
+            def step(self, input):
+                output = super().step(input)
+                if input.transition is not None and input.is_applied:
+                    suite.links[input.transition.id][output.response.status_code] += 1
+                return output
+
             def before_call(self, case):
                 suite.prepare(case)
 
@@ -468,6 +555,7 @@ class ContractSuite:
                     return
                 case.validate_response(
                     response,
+                    headers=suite.request_headers or None,
                     excluded_checks=suite.excluded_checks(op, stateful=True),
                     transport_kwargs=kwargs or None,
                     recorder=self.recorder,
@@ -513,9 +601,27 @@ class ContractSuite:
                 f"{suite.api}: these operations never answered 2xx (statuses seen: {missing}); "
                 "check the credentials (--auth) and headers (--header)"
             )
+            if suite.stateful_ran:
+                unfollowed = {
+                    link: dict(sorted(suite.links.get(link, Counter()).items()))
+                    for link in sorted(suite.expected_links)
+                    if not any(200 <= s < 300 for s in suite.links.get(link, ()))
+                }
+                assert not unfollowed, (
+                    f"{suite.api}: these links never led to a 2xx (target statuses when the link's "
+                    f"values were used: {unfollowed})"
+                )
 
         test_every_operation_succeeded.__name__ = f"test_{self.api}_every_operation_succeeded"
         return test_every_operation_succeeded
+
+
+def require_api(name: str) -> None:
+    """Skip a contract module whose API is not registered in this build (yet)."""
+    from mockserver.apis import REGISTRY
+
+    if name not in REGISTRY:
+        pytest.skip(f"API {name!r} is not registered", allow_module_level=True)
 
 
 def operation_id(case) -> str | None:
