@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--validate-responses", action="store_true", help="check every answer against its spec")
     serve.add_argument("--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(func=_serve)
+
+    from mockserver.contract import add_parser as add_contract_parser
+
+    add_contract_parser(sub)
     return parser
 
 

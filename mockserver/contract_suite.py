@@ -599,7 +599,7 @@ class ContractSuite:
             }
             assert not missing, (
                 f"{suite.api}: these operations never answered 2xx (statuses seen: {missing}); "
-                "check the credentials (--auth) and headers (--header)"
+                "check the credentials (--auth) and headers (--header), and any failure above"
             )
             if suite.stateful_ran:
                 unfollowed = {
