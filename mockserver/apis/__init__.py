@@ -10,6 +10,10 @@ __all__ = ["REGISTRY", "api_class", "api_names"]
 
 REGISTRY: dict[str, str] = {
     "statusbadge": "mockserver.apis.statusbadge:StatusbadgeApi",
+    "sonoran": "mockserver.apis.sonoran:SonoranApi",
+    "collect": "mockserver.apis.collect:CollectApi",
+    "lucit": "mockserver.apis.lucit:LucitApi",
+    "playwave": "mockserver.apis.playwave:PlaywaveApi",
 }
 
 
