@@ -116,6 +116,9 @@ class ContractProfile:
     control_links: tuple[ControlLink, ...] = ()
     exclusions: tuple[Exclusion, ...] = ()
     never_succeeds: Mapping[str, str] = field(default_factory=dict)  # operationId -> why no 2xx
+    # operationId -> why it reaches 2xx only through the control links (a target without the
+    # mock's control API, i.e. the real service, is excused)
+    success_needs_control: Mapping[str, str] = field(default_factory=dict)
 
 
 # --- where the requests go ---------------------------------------------------------------------
@@ -288,12 +291,17 @@ class ContractSuite:
         self.expected_links: set[str] = set()
         self.stateful_ran = False
         self.root_url: str | None = None  # set by the target fixture
-        self.has_control = False
         self._mock = None
         for exclusion in profile.exclusions:
             _check(exclusion.check)  # a typo fails at import, not silently
 
     # --- configuration ---------------------------------------------------------------------------
+    @cached_property
+    def has_control(self) -> bool:
+        """Whether the target has the mock's control API: the suite's own mock, or a URL that
+        answers /__mock/health for this API (another mockserver rather than the real service)."""
+        return self.on_mock or self._probe_control()
+
     @property
     def on_mock(self) -> bool:
         """True when the suite starts its own mock (no URL given)."""
@@ -365,13 +373,11 @@ class ContractSuite:
                 server = suite._start_mock()
                 try:
                     suite.root_url = server.url
-                    suite.has_control = True
                     yield suite
                 finally:
                     server.stop()
             else:
                 suite.root_url = suite.remote_url
-                suite.has_control = suite._probe_control()
                 yield suite
             suite.root_url = None
 
@@ -501,7 +507,7 @@ class ContractSuite:
 
     def stateful_test(self):
         """The state machine over the spec's links (and, against a mock, the control links)."""
-        joined = bool(self.profile.control_links) and self.on_mock
+        joined = bool(self.profile.control_links) and self.has_control
         schema = self.joined_schema if joined else self.schema
         try:
             machine = schema.as_state_machine()
@@ -591,6 +597,10 @@ class ContractSuite:
                 for item in suite.spec.get("paths", {}).values()
                 for op in _operations(item)
                 if op["operationId"] not in suite.profile.never_succeeds
+                and (
+                    suite.has_control
+                    or op["operationId"] not in suite.profile.success_needs_control
+                )
             }
             missing = {
                 op: dict(sorted(suite.statuses.get(op, Counter()).items()))
