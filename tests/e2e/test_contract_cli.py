@@ -109,3 +109,52 @@ def test_contract_refuses_unknown_apis_and_bad_options():
     run = contract("--url", "ftp://example.com")
     assert run.returncode == 2
     assert "not an http(s) URL" in run.stderr
+
+
+def test_an_installed_package_finds_its_contracts_or_says_it_needs_a_checkout(tmp_path):
+    """A plain `pip install .` ships contracts/ as mockserver/contracts when pyproject's wheel
+    force-include lists it; without that, `mockserver contract` says it needs a source checkout."""
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(ROOT),
+        ],
+        check=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        capture_output=True,
+    )
+    installed_env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    if (target / "mockserver" / "contracts").is_dir():
+        probe = "import mockserver.contract as c; print(c.contracts_dir())"
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
+            env=installed_env,
+        ).stdout.strip()
+        assert out == str(target / "mockserver" / "contracts")
+        shipped = {p.name for p in (target / "mockserver" / "contracts").glob("test_*.py")}
+        assert shipped == {f"test_{api}.py" for api in api_names()}
+    else:
+        run = subprocess.run(
+            [sys.executable, "-m", "mockserver", "contract"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=installed_env,
+            stdin=subprocess.DEVNULL,
+        )
+        assert run.returncode == 2
+        assert "run from a source checkout" in run.stderr
