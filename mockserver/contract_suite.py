@@ -567,6 +567,8 @@ class ContractSuite:
                     recorder=self.recorder,
                 )
 
+        if self.target.seed is not None:
+            Links = hypothesis.seed(self.target.seed)(Links)  # noqa: N806 - as schemathesis does
         test_case = Links.TestCase
         test_case.settings = hypothesis.settings(
             test_case.settings,
@@ -576,8 +578,6 @@ class ContractSuite:
             database=None,
             deadline=None,
         )
-        if self.target.seed is not None:
-            test_case = hypothesis.seed(self.target.seed)(test_case)
         test_case.__name__ = f"Test{self.api.title()}Stateful"
         test_case.__qualname__ = test_case.__name__
         return test_case
