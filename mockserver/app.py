@@ -190,7 +190,7 @@ class ApiGate:
             # Bounded memory: expired records go once a (mock) minute, not on a timer thread.
             self._next_purge = now + PURGE_EVERY
             try:
-                await ctx.store.purge(now)
+                await ctx.store.purge(now - PURGE_EVERY)  # late: fakes decide expiry, not this
             except StoreUnavailable:
                 pass
 
@@ -294,7 +294,7 @@ class ApiGate:
         # Content-Length) is not taken for an empty one by connexion's body validator.
         headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"transfer-encoding")]
         headers.append((b"content-length", str(len(raw)).encode()))
-        if raw and not any(k == b"content-type" for k, _ in headers):
+        if raw and self.api.body_without_content_type_is_json and not any(k == b"content-type" for k, _ in headers):
             # A body without a Content-Type is read as JSON, as the vendors' examples send JSON
             # (assumed; README). Otherwise connexion hands handlers raw bytes.
             headers.append((b"content-type", b"application/json"))

@@ -75,6 +75,7 @@ class PlaywaveApi(MockApi):
     name = "playwave"
     title = "PlayWave game-session heartbeat"
     source = "002_ec8b4c6a1163a7a8.txt"
+    body_without_content_type_is_json = False  # 002: Content-Type application/json is required
     spec = "playwave.yaml"
     control_spec = "playwave.yaml"
     prefixes = ("/v1/game/session",)
