@@ -27,27 +27,31 @@ Where the suite sends its requests comes from the environment (`mockserver contr
 
 from __future__ import annotations
 
-import base64
+import contextlib
 import copy
-import json
-import os
 import unittest
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit
 
 import hypothesis
 import pytest
 import schemathesis
-import yaml
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config._health_check import HealthCheck as SchemathesisHealthCheck
 
 from mockserver.apis import api_class
 from mockserver.app import spec_path
+from mockserver.contract_profile import ContractProfile, Exclusion, Target
+from mockserver.contract_specs import (
+    ControlLink,
+    base_path,
+    credential_headers,
+    join_specs,
+    load_spec,
+    operations_of,
+)
 
 __all__ = [
     "ContractProfile",
@@ -59,212 +63,9 @@ __all__ = [
     "require_api",
 ]
 
-FROZEN_AT = (
-    "2030-01-01T00:00:00Z"  # the mock clock during a contract run: nothing expires by accident
-)
-DEFAULT_MAX_EXAMPLES = 20
-DEFAULT_STATEFUL_EXAMPLES = 10
+# the mock clock during a contract run: nothing expires by accident
+FROZEN_AT = "2030-01-01T00:00:00Z"
 STATEFUL_STEPS = 6
-
-
-@dataclass(frozen=True)
-class Exclusion:
-    """A schemathesis check not run for some operations, and why (a known false positive)."""
-
-    check: str
-    reason: str
-    operations: tuple[str, ...] = ()  # operationIds; empty: every operation
-    stateful_only: bool = False
-
-    def applies(self, operation_id: str | None, stateful: bool) -> bool:
-        if self.stateful_only and not stateful:
-            return False
-        return not self.operations or operation_id in self.operations
-
-
-@dataclass(frozen=True)
-class ControlLink:
-    """An OpenAPI link between the API's control spec (`/__mock/<api>/...`) and its vendor spec,
-    written like a spec's `links` entry: runtime expressions for the target's parameters/body."""
-
-    source: str  # operationId of the producer
-    status: str  # the producer's response status that carries the link
-    target: str  # operationId of the consumer
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    request_body: Any = None
-    name: str = ""
-
-    def as_link(self) -> dict:
-        link: dict[str, Any] = {"operationId": self.target}
-        if self.parameters:
-            link["parameters"] = dict(self.parameters)
-        if self.request_body is not None:
-            link["requestBody"] = self.request_body
-        return link
-
-
-@dataclass(frozen=True)
-class ContractProfile:
-    """What one API's contract suite needs beyond its spec."""
-
-    api: str
-    mock_credential: str | None = None  # sent to the mock when no credential is given
-    body_credential: str | None = None  # body field carrying the credential (positive cases only)
-    headers: Mapping[str, str] = field(default_factory=dict)  # sent with every request
-    mock_settings: Mapping[str, Any] = field(default_factory=dict)  # the suite's own mock
-    real_rate_limit: str | None = None  # schemathesis rate limit for other targets, e.g. "9/m"
-    control_links: tuple[ControlLink, ...] = ()
-    exclusions: tuple[Exclusion, ...] = ()
-    never_succeeds: Mapping[str, str] = field(default_factory=dict)  # operationId -> why no 2xx
-    # operationId -> why it reaches 2xx only through the control links (a target without the
-    # mock's control API, i.e. the real service, is excused)
-    success_needs_control: Mapping[str, str] = field(default_factory=dict)
-
-
-# --- where the requests go ---------------------------------------------------------------------
-
-
-def _json_env(name: str) -> dict:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return {}
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise ValueError(f"{name} must be a JSON object")
-    return value
-
-
-@dataclass
-class Target:
-    """The contract run's settings, read from the environment (see the module docstring)."""
-
-    urls: dict[str, str]  # api -> base URL ("*": every API)
-    credentials: dict[str, str]
-    headers: dict[str, dict[str, str]]
-    max_examples: int = DEFAULT_MAX_EXAMPLES
-    stateful_examples: int = DEFAULT_STATEFUL_EXAMPLES
-    seed: int | None = None
-
-    @classmethod
-    def from_env(cls) -> Target:
-        raw_url = os.environ.get("MOCKSERVER_CONTRACT_URL", "").strip()
-        urls = (
-            _json_env("MOCKSERVER_CONTRACT_URL")
-            if raw_url.startswith("{")
-            else ({"*": raw_url} if raw_url else {})
-        )
-        seed = os.environ.get("MOCKSERVER_CONTRACT_SEED", "").strip()
-        return cls(
-            urls={k: v.rstrip("/") for k, v in urls.items()},
-            credentials=_json_env("MOCKSERVER_CONTRACT_AUTH"),
-            headers=_json_env("MOCKSERVER_CONTRACT_HEADERS"),
-            max_examples=int(
-                os.environ.get("MOCKSERVER_CONTRACT_MAX_EXAMPLES") or DEFAULT_MAX_EXAMPLES
-            ),
-            stateful_examples=int(
-                os.environ.get("MOCKSERVER_CONTRACT_STATEFUL_EXAMPLES") or DEFAULT_STATEFUL_EXAMPLES
-            ),
-            seed=int(seed) if seed else None,
-        )
-
-    def url_for(self, api: str) -> str | None:
-        return self.urls.get(api) or self.urls.get("*")
-
-
-# --- specs ---------------------------------------------------------------------------------------
-
-
-def _load(path) -> dict:
-    with open(path) as fh:
-        return yaml.safe_load(fh)
-
-
-def base_path(spec: dict) -> str:
-    """The path of the spec's first server: connexion serves the paths below it."""
-    servers = spec.get("servers") or [{"url": "/"}]
-    return urlsplit(servers[0]["url"]).path.rstrip("/")
-
-
-def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        return {
-            k: (
-                renames.get(v, v)
-                if k == "$ref" and isinstance(v, str)
-                else _rename_refs(v, renames)
-            )
-            for k, v in node.items()
-        }
-    if isinstance(node, list):
-        return [_rename_refs(v, renames) for v in node]
-    return node
-
-
-def join_specs(
-    native: dict, control: dict, control_base: str, links: tuple[ControlLink, ...]
-) -> dict:
-    """One schema with the vendor spec's operations and the control operations that `links`
-    name, at their full paths (servers `/`), the control spec's components renamed apart, and
-    `links` added."""
-    out = copy.deepcopy(native)
-    out["servers"] = [{"url": "/"}]
-    top_security = out.pop("security", None)
-    paths: dict[str, Any] = {}
-    for path, item in out.get("paths", {}).items():
-        item = copy.deepcopy(item)
-        if top_security is not None:
-            for op in _operations(item):
-                op.setdefault("security", top_security)
-        paths[base_path(native) + path] = item
-    renames: dict[str, str] = {}
-    components = out.setdefault("components", {})
-    for section, entries in (control.get("components") or {}).items():
-        for name in entries:
-            renames[f"#/components/{section}/{name}"] = f"#/components/{section}/control_{name}"
-    for section, entries in (control.get("components") or {}).items():
-        target = components.setdefault(section, {})
-        for name, value in entries.items():
-            target[f"control_{name}"] = _rename_refs(value, renames)
-    wanted = {link.source for link in links} | {link.target for link in links}
-    for path, item in control.get("paths", {}).items():
-        # only the control operations the links name, without the control spec's own links
-        item = {
-            method: op
-            for method, op in _rename_refs(item, renames).items()
-            if not isinstance(op, dict) or "operationId" not in op or op["operationId"] in wanted
-        }
-        for op in _operations(item):
-            for response in op.get("responses", {}).values():
-                if isinstance(response, dict):
-                    response.pop("links", None)
-        if _operations(item):
-            paths[control_base + path] = item
-    out["paths"] = paths
-    by_id = {op["operationId"]: op for item in paths.values() for op in _operations(item)}
-    for link in links:
-        response = by_id[link.source]["responses"][link.status]
-        response.setdefault("links", {})[link.name or f"{link.source}_to_{link.target}"] = (
-            link.as_link()
-        )
-    return out
-
-
-def _operations(path_item: dict) -> list[dict]:
-    methods = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-    return [op for method, op in path_item.items() if method in methods and isinstance(op, dict)]
-
-
-def credential_headers(spec: dict, credential: str) -> dict[str, str]:
-    """Request headers carrying `credential` the way the spec's security scheme says."""
-    for scheme in (spec.get("components", {}).get("securitySchemes") or {}).values():
-        kind = scheme.get("type")
-        if kind == "http" and scheme.get("scheme", "").lower() == "basic":
-            return {"Authorization": "Basic " + base64.b64encode(credential.encode()).decode()}
-        if kind == "http" and scheme.get("scheme", "").lower() == "bearer":
-            return {"Authorization": f"Bearer {credential}"}
-        if kind == "apiKey" and scheme.get("in") == "header":
-            return {scheme["name"]: credential}
-    return {}
 
 
 def _check(name: str):
@@ -283,7 +84,7 @@ class ContractSuite:
         self.api = profile.api
         self.target = target or Target.from_env()
         self.cls = api_class(self.api)
-        self.spec = _load(spec_path(self.cls.spec))
+        self.spec = load_spec(spec_path(self.cls.spec))
         self.base_path = base_path(self.spec)
         self.remote_url = self.target.url_for(self.api)
         self.statuses: dict[str, Counter] = defaultdict(Counter)  # operationId -> statuses seen
@@ -294,7 +95,6 @@ class ContractSuite:
         self.collected_tests: set[str] = set()
         self.finished_tests: set[str] = set()
         self.root_url: str | None = None  # set by the target fixture
-        self._mock = None
         for exclusion in profile.exclusions:
             _check(exclusion.check)  # a typo fails at import, not silently
 
@@ -359,7 +159,7 @@ class ContractSuite:
 
     @cached_property
     def joined_schema(self):
-        control = _load(spec_path(f"control/{self.cls.control_spec}"))
+        control = load_spec(spec_path(f"control/{self.cls.control_spec}"))
         joined = join_specs(self.spec, control, f"/__mock/{self.api}", self.profile.control_links)
         return self._load_schema(joined)
 
@@ -367,11 +167,11 @@ class ContractSuite:
     def control_operations(self) -> set[str]:
         if not self.cls.control_spec:
             return set()
-        control = _load(spec_path(f"control/{self.cls.control_spec}"))
+        control = load_spec(spec_path(f"control/{self.cls.control_spec}"))
         return {
             op["operationId"]
             for item in control.get("paths", {}).values()
-            for op in _operations(item)
+            for op in operations_of(item)
         }
 
     def base_url(self, joined: bool = False) -> str:
@@ -428,19 +228,9 @@ class ContractSuite:
         except (httpx.HTTPError, ValueError, AttributeError):
             return False
 
-    def control(self):
-        """A MockClient for the target's control API (skips the test if there is none)."""
-        from mockserver.client import MockClient
-
-        if not self.has_control:
-            pytest.skip(f"{self.root_url} has no mockserver control API")
-        return MockClient(self.root_url)
-
     def own_mock(self, **api_settings: Any):
         """A context manager: a dedicated mock of this API with these settings (for a test of a
         documented limit the shared mock relaxes); skips the test when the run has a URL."""
-        import contextlib
-
         if not self.on_mock:
             pytest.skip(f"needs the suite's own mock, not {self.remote_url}")
 
@@ -614,7 +404,7 @@ class ContractSuite:
             expected = {
                 op["operationId"]
                 for item in suite.spec.get("paths", {}).values()
-                for op in _operations(item)
+                for op in operations_of(item)
                 if op["operationId"] not in suite.profile.never_succeeds
                 and (
                     suite.has_control
