@@ -124,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     readme.add_argument("--readme", metavar="FILE", help="write the per-API tables into FILE")
     readme.add_argument("--check-readme", metavar="FILE", help="exit 1 if FILE's tables are stale")
     docs.set_defaults(func=_docs)
+
+    from mockserver.contract import add_parser as add_contract_parser
+
+    add_contract_parser(sub)
     return parser
 
 
