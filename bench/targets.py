@@ -131,8 +131,12 @@ def start(procs: Processes, spec: TargetSpec, log_dir: Path, tag: str = "") -> S
             first_ok = time.monotonic()
             break
         time.sleep(0.005)
-    if spec.ready_prefix and ready_at is None and _ready_line_seen(log, spec.ready_prefix):
-        ready_at = time.monotonic()
+    ready_deadline = time.monotonic() + 1.0  # the line may follow the first 200 by a moment
+    while spec.ready_prefix and ready_at is None and time.monotonic() < ready_deadline:
+        if _ready_line_seen(log, spec.ready_prefix):
+            ready_at = time.monotonic()
+        else:
+            time.sleep(0.005)
     if first_ok is None:
         tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
         procs.stop(process)
