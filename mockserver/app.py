@@ -76,6 +76,14 @@ def _compile_operations(spec: dict, base: str = "") -> list[tuple[str, re.Patter
     return ops
 
 
+def _classify(exc: BaseException) -> MockError:
+    """`classify`, plus the shared store going away mid-request: the API's own 503."""
+    if isinstance(exc, StoreUnavailable):
+        log.warning("%s", exc)
+        return MockError(503, "unavailable", "state store unavailable")
+    return classify(exc)
+
+
 def _error_response(err: ErrorBody) -> ConnexionResponse:
     return ConnexionResponse(
         status_code=err.status,
@@ -101,8 +109,8 @@ def _make_api_app(api: MockApi, settings: Settings) -> AsyncApp:
     )
 
     def on_error(request, exc: BaseException) -> ConnexionResponse:
-        err = classify(exc)
-        if err.status >= 500 and not isinstance(exc, MockError):
+        err = _classify(exc)
+        if err.status >= 500 and not isinstance(exc, (MockError, StoreUnavailable)):
             log.error("%s: unexpected error", api.name, exc_info=exc)
         state = request.scope.get("mockserver")
         if state is not None:
@@ -360,8 +368,8 @@ class MockServerApp:
                 )
 
         def on_error(request, exc):
-            err = classify(exc)
-            if err.status >= 500 and not isinstance(exc, MockError):
+            err = _classify(exc)
+            if err.status >= 500 and not isinstance(exc, (MockError, StoreUnavailable)):
                 log.error("control: unexpected error", exc_info=exc)
             return _error_response(render_control_error(err))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 
 __all__ = ["main"]
@@ -55,6 +56,25 @@ def _serve(args: argparse.Namespace) -> int:
     control = "off" if not settings.control else f"{base}/__mock" + (" (X-Mock-Token required)" if settings.control_token else "")
     print(f"{'control':<12} {control}", flush=True)
 
+    if app.ctx.store.kind == "redis":
+        from mockserver.store.redis import unreachable
+
+        problem = unreachable(settings.store)
+        if problem:
+            warning = f"mockserver: warning: {problem}; requests get 503 until it answers"
+            print(warning, file=sys.stderr, flush=True)
+
+    if settings.workers > 1:
+        from mockserver.server import serve_workers
+
+        def ready() -> None:
+            store = f"store: {app.ctx.store.kind}; {settings.workers} workers"
+            print(f"ready {base} ({store}; Ctrl-C to stop)", flush=True)
+
+        code = serve_workers(settings, sock, on_ready=ready)
+        sock.close()
+        return code
+
     import uvicorn
 
     from mockserver.server import uvicorn_config
@@ -62,6 +82,9 @@ def _serve(args: argparse.Namespace) -> int:
     server = uvicorn.Server(uvicorn_config(app, settings))
 
     async def run() -> None:
+        # uvicorn re-raises the stop signal once it has shut down; answer it quietly (exit 0).
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
         task = asyncio.ensure_future(server.serve(sockets=[sock]))
         while not server.started and not task.done():
             await asyncio.sleep(0.005)
