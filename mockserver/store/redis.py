@@ -43,9 +43,9 @@ from mockserver.store import StoreUnavailable, Updater
 __all__ = ["RedisStore", "DEFAULT_PREFIX", "split_prefix", "unreachable"]
 
 DEFAULT_PREFIX = "mockserver:"
-# `update` gives up (503) after this many conflicting attempts; with jittered back-off that is
-# far more than hundreds of concurrent writers of one record need.
-MAX_UPDATE_ATTEMPTS = 500
+# `update` gives up (503) after this many conflicting attempts; updates queue per record within
+# a worker, so only other workers conflict, and that is far more than a few dozen workers need.
+MAX_UPDATE_ATTEMPTS = 200
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _loads = json.loads
@@ -121,10 +121,10 @@ class RedisStore:
         self.where = _safe_url(redis_url)
         options = {
             "decode_responses": True,
-            "socket_connect_timeout": 2.0,
+            "socket_connect_timeout": 5.0,
             "socket_timeout": 5.0,
             "retry": Retry(NoBackoff(), 0),
-            "max_connections": 64,
+            "max_connections": 32,
             "timeout": 10.0,  # wait this long for a free pooled connection under load
         }
         # Query parameters (socket_timeout=..., max_connections=...) override the defaults.
@@ -135,6 +135,7 @@ class RedisStore:
         self._redis = Redis.from_pool(pool)
         self._cas = self._redis.register_script(_CAS)
         self._delete_unchanged = self._redis.register_script(_DELETE_UNCHANGED)
+        self._queues: dict[tuple[str, str], list] = {}  # (ns, key) -> [lock, users]
 
     # --- keys -----------------------------------------------------------------------------
     def _hash(self, ns: str) -> str:
@@ -182,7 +183,25 @@ class RedisStore:
             return await self._redis.hlen(self._hash(ns))
 
     async def update(self, ns: str, key: str, fn: Updater):
-        """Atomic read-modify-write by compare-and-set; `fn` may run more than once."""
+        """Atomic read-modify-write by compare-and-set; `fn` may run more than once.
+
+        Within this process, updates of one record queue behind each other first, so a
+        conflict can only come from another worker: a hot record (the journal's sequence,
+        one API key's rate window) costs each worker a queue, not a storm of retries."""
+        slot = (ns, key)
+        entry = self._queues.get(slot)
+        if entry is None:
+            entry = self._queues[slot] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                return await self._compare_and_set(ns, key, fn)
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._queues[slot]
+
+    async def _compare_and_set(self, ns: str, key: str, fn: Updater):
         name = self._hash(ns)
         for attempt in range(MAX_UPDATE_ATTEMPTS):
             with self._guard():
@@ -205,7 +224,7 @@ class RedisStore:
             if written:
                 return result
             # Another worker changed the record between our read and write: back off, retry.
-            await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))
+            await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2 ** min(attempt, 6))))
         raise StoreUnavailable(f"Redis at {self.where}: {ns}/{key} kept changing; gave up")
 
     # --- logs -----------------------------------------------------------------------------
