@@ -30,3 +30,6 @@ contract: $(STAMP)
 
 clean:
 	rm -rf $(VENV) site build dist test-artifacts
+
+bench: $(STAMP)  ## load/scale benchmark vs Prism and a bare ASGI floor (bench/README.md); QUICK=1 for a smoke run
+	$(PY) bench/run.py $(if $(QUICK),--quick) $(BENCH_ARGS)

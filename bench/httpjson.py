@@ -1,4 +1,4 @@
-"""A tiny stdlib HTTP client for the harness's own calls (probes, seeding, counting), not for load."""
+"""A tiny stdlib HTTP client for the harness's own calls (probes, seeding, counting), not load."""
 
 from __future__ import annotations
 

@@ -141,10 +141,17 @@ def run_fill(
             process.kill()
             process.wait()
     elapsed = time.monotonic() - started
-    ids_sent = sum(int(p.read_text() or 0) for p in done_dir.iterdir())
+    finished = list(done_dir.iterdir())
+    ids_sent = sum(int(p.read_text() or 0) for p in finished)
     for marker in done_dir.iterdir():
         marker.unlink()
     done_dir.rmdir()
     result = _parse(output)
-    result.update({"ids_sent_by_finished_threads": ids_sent, "fill_seconds": round(elapsed, 2)})
+    result.update(
+        {
+            "complete": len(finished) >= threads,  # False: stopped by the time bound
+            "ids_sent_by_finished_threads": ids_sent,
+            "fill_seconds": round(elapsed, 2),
+        }
+    )
     return result

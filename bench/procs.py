@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["Processes", "cpu_times", "descendants", "free_port", "rss_mb"]
+__all__ = ["Processes", "busy_pct", "cpu_times", "descendants", "free_port", "rss_mb"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -64,6 +64,16 @@ def _vm_rss_kb(pid: int) -> int:
 def rss_mb(pid: int) -> float:
     """VmRSS of ``pid`` plus all its descendants, in MiB."""
     return sum(_vm_rss_kb(p) for p in [pid, *descendants(pid)]) / 1024
+
+
+def busy_pct(seconds: float = 1.0) -> float:
+    """Share of all CPUs not idle over ``seconds``: what else is running before we start."""
+    before = cpu_times()
+    time.sleep(seconds)
+    after = cpu_times()
+    total = sum(after) - sum(before)
+    idle = (after[3] + after[4]) - (before[3] + before[4])
+    return round(100 * (total - idle) / total, 1) if total else 0.0
 
 
 def cpu_times() -> list[int]:

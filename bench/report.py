@@ -7,7 +7,7 @@ same run are compared, which is why every ratio is computed within this run.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 __all__ = ["TARGETS", "evaluate", "format_table", "write_results"]
@@ -84,8 +84,10 @@ def format_table(rows: list[dict]) -> str:
     for key, title in TARGETS.items():
         columns.append((title, max(len(title), 4), _verdict(key)))
     lines = [
-        " ".join(title.rjust(width) if i else title.ljust(width) for i, (title, width, _) in
-                 enumerate(columns))
+        " ".join(
+            title.rjust(width) if i else title.ljust(width)
+            for i, (title, width, _) in enumerate(columns)
+        )
     ]
     lines.append("-" * len(lines[0]))
     for row in rows:
@@ -94,8 +96,9 @@ def format_table(rows: list[dict]) -> str:
             text = cell(row)
             cells.append(text.ljust(width) if i == 0 else text.rjust(width))
         lines.append(" ".join(cells))
-        if row.get("note"):
-            lines.append("    " + row["note"])
+        for text in (row.get("warning"), row.get("note")):
+            if text:
+                lines.append("    " + text)
     return "\n".join(lines)
 
 
@@ -109,7 +112,7 @@ def _verdict(key: str):
 
 def write_results(directory: Path, document: dict) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = directory / f"{stamp}.json"
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
     return path

@@ -22,16 +22,17 @@ import report
 import targets
 import tools
 from httpjson import request_json, request_raw
-from procs import Processes, cpu_times
+from procs import Processes, busy_pct, cpu_times
 from workloads import API_ORDER, MOCK_ENV, SCALE_FILLS, build_heartbeat
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
+BUSY_PCT_WARNING = 15.0  # CPU busy before start (other processes) above which figures are noted
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: 3 s per wrk run, 10k scale")
+    parser.add_argument("--quick", action="store_true", help="3 s runs, 10k scale")
     parser.add_argument("--duration", type=float, help="seconds per measured wrk run")
     parser.add_argument("--rounds", type=int, help="interleaved measurement rounds")
     parser.add_argument("--warmup", type=float, help="seconds of wrk warm-up per target")
@@ -42,6 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--prism-spec", type=Path, default=REPO_DIR / "specs" / "statusbadge.yaml")
     parser.add_argument("--no-prism", action="store_true")
     parser.add_argument("--no-scale", action="store_true")
+    parser.add_argument(
+        "--wait-quiet", type=float, default=0, help="wait up to S seconds for an idle machine"
+    )
     parser.add_argument("--results", type=Path, default=BENCH_DIR / "results")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -105,7 +109,8 @@ def served_apis(mock: targets.Started) -> tuple[list[str], str]:
     except OSError as error:
         return list(API_ORDER), f"/__mock/health failed ({error}): trying every API"
     if status == 200 and isinstance(health, dict) and isinstance(health.get("apis"), list):
-        return [a for a in API_ORDER if a in health["apis"]], f"/__mock/health apis={health['apis']}"
+        apis = [a for a in API_ORDER if a in health["apis"]]
+        return apis, f"/__mock/health apis={health['apis']}"
     return list(API_ORDER), f"/__mock/health -> {status}: trying every API"
 
 
@@ -116,7 +121,9 @@ def prepare_heartbeats(base_url: str, apis: list[str], count: int = 1) -> tuple[
         try:
             heartbeat = build_heartbeat(api, base_url, count)
             status, body = request_raw(
-                heartbeat.method, base_url + heartbeat.path, heartbeat.first_body(),
+                heartbeat.method,
+                base_url + heartbeat.path,
+                heartbeat.first_body(),
                 heartbeat.headers,
             )
         except (OSError, RuntimeError) as error:
@@ -131,11 +138,13 @@ def prepare_heartbeats(base_url: str, apis: list[str], count: int = 1) -> tuple[
 
 def summarise(runs: list[dict]) -> dict:
     """Median over rounds (runs are interleaved, so a noisy moment hits one round, not a target)."""
+    errors = sum(r["non_2xx_3xx"] + r["socket_errors"] + r["timeouts"] for r in runs)
     return {
+        "warning": f"{errors} error answers or socket errors: not comparable" if errors else None,
         "rps": round(statistics.median(r["rps"] for r in runs), 1),
         "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 3),
         "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 3),
-        "errors": sum(r["non_2xx_3xx"] + r["socket_errors"] + r["timeouts"] for r in runs),
+        "errors": errors,
         "rounds": [{k: v for k, v in r.items() if k != "wrk_text"} for r in runs],
     }
 
@@ -171,8 +180,11 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
             document["notes"].append(f"{spec.name} not measured: {str(error)[:600]}")
             say(f"{spec.name} did not start: {str(error)[:600]}")
             continue
-        document["targets"][spec.name] = {"notes": spec.notes, "startup": startup[spec.name],
-                                          "rss_idle_mb": running[spec.name].rss_mb()}
+        document["targets"][spec.name] = {
+            "notes": spec.notes,
+            "startup": startup[spec.name],
+            "rss_idle_mb": running[spec.name].rss_mb(),
+        }
 
     mock_heartbeats, problems = {}, {}
     if "mock" in running:
@@ -196,25 +208,43 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
             base = running[name].base_url
             if round_no == 0 and args.warmup > 0:
                 loadgen.run_wrk(base, heartbeat, args.warmup, args.threads, args.connections)
-            result = loadgen.run_wrk(base, heartbeat, args.duration, args.threads,
-                                     args.connections)
+            result = loadgen.run_wrk(base, heartbeat, args.duration, args.threads, args.connections)
             runs[(name, api)].append(result)
             rss_after[(name, api)] = max(rss_after.get((name, api), 0.0), running[name].rss_mb())
-            say(f"round {round_no + 1}/{args.rounds} {name}/{api}: {result['rps']:,.0f} req/s, "
+            say(
+                f"round {round_no + 1}/{args.rounds} {name}/{api}: {result['rps']:,.0f} req/s, "
                 f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
-                f"non-2xx {result['non_2xx_3xx']}, RSS {rss_after[(name, api)]} MB")
+                f"non-2xx {result['non_2xx_3xx']}, RSS {rss_after[(name, api)]} MB"
+            )
 
     rows, shown_startup = [], set()
     for (name, api), results in runs.items():
-        row = {"kind": name, "label": f"{name} / {api}", "target": name, "api": api,
-               **summarise(results), "rss_mb": rss_after[(name, api)]}
+        row = {
+            "kind": name,
+            "label": f"{name} / {api}",
+            "target": name,
+            "api": api,
+            **summarise(results),
+            "rss_mb": rss_after[(name, api)],
+        }
         if name not in shown_startup:
-            row["startup_s"] = statistics.median(startup[name]["first_200_s"])
+            samples = startup[name]
+            row["startup_s"] = statistics.median(samples["first_200_s"])
+            row["note"] = f"start-up to first 200: {samples['first_200_s']} s"
+            if any(samples["ready_line_s"]):
+                row["note"] += f"; 'ready' line printed at {samples['ready_line_s']} s"
             shown_startup.add(name)
         rows.append(row)
     for api, problem in problems.items():
-        rows.append({"kind": "mock", "label": f"mock / {api}", "target": "mock", "api": api,
-                     "note": f"not measured: {problem}"})
+        rows.append(
+            {
+                "kind": "mock",
+                "label": f"mock / {api}",
+                "target": "mock",
+                "api": api,
+                "note": f"not measured: {problem}",
+            }
+        )
     for started in running.values():
         procs.stop(started.process)
     return rows, mock_spec
@@ -256,8 +286,9 @@ def scale_phase(args, procs, log_dir: Path, document: dict, mock_spec) -> list[d
         for api, heartbeat in heartbeats.items():
             if args.warmup > 0:
                 loadgen.run_wrk(base, heartbeat, args.warmup, args.threads, args.connections)
-            out[api] = loadgen.run_wrk(base, heartbeat, args.duration, args.threads,
-                                       args.connections)
+            out[api] = loadgen.run_wrk(
+                base, heartbeat, args.duration, args.threads, args.connections
+            )
             say(f"scale {tag} {api}: {out[api]['rps']:,.0f} req/s, p99 {out[api]['p99_ms']:.2f} ms")
         return out
 
@@ -268,20 +299,26 @@ def scale_phase(args, procs, log_dir: Path, document: dict, mock_spec) -> list[d
     for fill in fills:
         max_seconds = min(600.0, max(30.0, args.scale / 150))
         say(f"scale: creating {args.scale:,} {fill.api} {fill.what} (at most {max_seconds:.0f} s)")
-        result = loadgen.run_fill(base, fill, args.scale, max_seconds, args.threads,
-                                  args.connections)
+        result = loadgen.run_fill(
+            base, fill, args.scale, max_seconds, args.threads, args.connections
+        )
         rss_now = mock.rss_mb()  # before counting: the listing itself allocates
         counted, how = count_live(base, fill.count_path)
         growth[fill.api] = round(rss_now - rss_prev, 1)
         scale["fills"][fill.api] = {
             "wrk": {k: v for k, v in result.items() if k != "wrk_text"},
-            "rss_after_mb": rss_now, "rss_growth_mb": growth[fill.api],
-            "live_counted": counted, "counted_by": how,
+            "rss_after_mb": rss_now,
+            "rss_growth_mb": growth[fill.api],
+            "live_counted": counted,
+            "counted_by": how,
         }
-        say(f"scale: {fill.api} {fill.what} live: {counted} ({how}); ids sent "
-            f"{result['ids_sent_by_finished_threads']:,} in {result['fill_seconds']} s "
+        say(
+            f"scale: {fill.api} {fill.what} live: {counted} ({how}); "
+            + ("all sent" if result["complete"] else "STOPPED BY THE TIME BOUND")
+            + f" in {result['fill_seconds']} s "
             f"({result['rps']:,.0f} req/s, non-2xx {result['non_2xx_3xx']}); RSS {rss_now} MB "
-            f"(+{growth[fill.api]} MB)")
+            f"(+{growth[fill.api]} MB)"
+        )
         rss_prev = rss_now
     scale["rss_with_all_mb"] = rss_prev
     with_many = measure(f"{args.scale:,} live")
@@ -294,20 +331,38 @@ def scale_phase(args, procs, log_dir: Path, document: dict, mock_spec) -> list[d
     for api in heartbeats:
         ten, many = with_ten[api], with_many[api]
         fill = scale["fills"].get(api, {})
-        rows.append({"kind": "mock-scale", "label": f"mock / {api} @10 live", "api": api,
-                     **summarise([ten]), "rss_mb": rss_before})
-        rows.append({
-            "kind": "mock-scale", "label": f"mock / {api} @{label_n} live", "api": api,
-            **summarise([many]), "rss_mb": fill.get("rss_after_mb"),
-            "rss_growth_mb": fill.get("rss_growth_mb"),
-            "rps_vs_ten": round(many["rps"] / ten["rps"], 3) if ten["rps"] else None,
-            "note": f"{api}: {fill.get('live_counted')} live ({fill.get('counted_by')}), "
-                    f"+{fill.get('rss_growth_mb')} MB for them; throughput "
-                    f"{round(100 * many['rps'] / ten['rps']) if ten['rps'] else '-'}% of @10",
-        })
+        rows.append(
+            {
+                "kind": "mock-scale",
+                "label": f"mock / {api} @10 live",
+                "api": api,
+                **summarise([ten]),
+                "rss_mb": rss_before,
+            }
+        )
+        rows.append(
+            {
+                "kind": "mock-scale",
+                "label": f"mock / {api} @{label_n} live",
+                "api": api,
+                **summarise([many]),
+                "rss_mb": fill.get("rss_after_mb"),
+                "rss_growth_mb": fill.get("rss_growth_mb"),
+                "rps_vs_ten": round(many["rps"] / ten["rps"], 3) if ten["rps"] else None,
+                "note": f"{api}: {fill.get('live_counted')} live ({fill.get('counted_by')}), "
+                f"+{fill.get('rss_growth_mb')} MB for them; throughput "
+                f"{round(100 * many['rps'] / ten['rps']) if ten['rps'] else '-'}% of @10",
+            }
+        )
     for api, problem in problems.items():
-        rows.append({"kind": "mock-scale", "label": f"mock / {api} scale", "api": api,
-                     "note": f"not measured: {problem}"})
+        rows.append(
+            {
+                "kind": "mock-scale",
+                "label": f"mock / {api} scale",
+                "api": api,
+                "note": f"not measured: {problem}",
+            }
+        )
     return rows
 
 
@@ -337,6 +392,19 @@ def main(argv: list[str] | None = None) -> int:
         "rows": [],
         "logs": str(log_dir),
     }
+    busy = busy_pct(2.0)
+    deadline = time.monotonic() + args.wait_quiet
+    while busy > BUSY_PCT_WARNING and time.monotonic() < deadline:
+        say(f"machine {busy}% busy: waiting for it to be quiet")
+        time.sleep(10)
+        busy = busy_pct(2.0)
+    document["machine"]["busy_pct_before_start"] = busy
+    if busy > BUSY_PCT_WARNING:
+        document["notes"].append(
+            f"the machine was {busy}% busy before the run started (other processes): "
+            "figures are not representative; run again on a quiet machine"
+        )
+        say(f"warning: machine {busy}% busy before start")
     cpu_before = cpu_times()
     procs = Processes()
     interrupted = False
@@ -352,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         procs.stop_all()
     cpu_after = cpu_times()
+    document["machine"]["loadavg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
     total = sum(cpu_after) - sum(cpu_before)
     document["machine"]["steal_pct_during_run"] = (
         round(100 * (cpu_after[7] - cpu_before[7]) / total, 1) if total else None
@@ -360,12 +429,19 @@ def main(argv: list[str] | None = None) -> int:
     report.evaluate(document["rows"])
     machine = document["machine"]
     print()
-    print(f"machine: {machine['cpus']} x {machine['cpu_model']}, {machine['memory_gib']} GiB, "
-          f"kernel {machine['kernel']}, Python {machine['python']}, node {machine['node']}, "
-          f"{machine['wrk'].split(' Copyright')[0]}, Prism {machine['prism']}, "
-          f"steal {machine['steal_pct_during_run']}% during the run, commit {machine['git_commit']}")
-    print(f"load: {document['load_generator']}, {args.duration:g} s x {args.rounds} round(s) "
-          f"(median), {args.warmup:g} s warm-up; bytecode: {bytecode}")
+    print(
+        f"machine: {machine['cpus']} x {machine['cpu_model']}, {machine['memory_gib']} GiB, "
+        f"kernel {machine['kernel']}, Python {machine['python']}, node {machine['node']}, "
+        f"{machine['wrk'].split(' Copyright')[0]}, Prism {machine['prism']}, "
+        f"busy {machine['busy_pct_before_start']}% before start, "
+        f"steal {machine['steal_pct_during_run']}% during the run, "
+        f"loadavg {machine['loadavg_at_start'][0]} -> {machine['loadavg_at_end'][0]}, "
+        f"commit {machine['git_commit']}"
+    )
+    print(
+        f"load: {document['load_generator']}, {args.duration:g} s x {args.rounds} round(s) "
+        f"(median), {args.warmup:g} s warm-up; bytecode: {bytecode}"
+    )
     for note in document["notes"]:
         print(f"note: {note}")
     print()

@@ -54,8 +54,7 @@ def mock_spec(settings_env: dict[str, str] | None = None) -> TargetSpec:
     settings_env = MOCK_ENV if settings_env is None else settings_env
     return TargetSpec(
         "mock",
-        lambda port: [_python(), "-m", "mockserver", "serve", "--host", "127.0.0.1",
-                      "--port", str(port)],
+        lambda port: [_python(), *"-m mockserver serve --host 127.0.0.1 --port".split(), str(port)],
         _server_env(settings_env),
         ready_prefix="ready",
         notes=[f"env {k}={v}" for k, v in settings_env.items()],
@@ -65,9 +64,13 @@ def mock_spec(settings_env: dict[str, str] | None = None) -> TargetSpec:
 def floor_spec() -> TargetSpec:
     return TargetSpec(
         "floor",
-        lambda port: [_python(), "-m", "uvicorn", "--app-dir", str(BENCH_DIR), "floor_app:app",
-                      "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                      "--no-access-log"],
+        lambda port: [
+            _python(),
+            *"-m uvicorn --app-dir".split(),
+            str(BENCH_DIR),
+            *"floor_app:app --log-level warning".split(),
+            *f"--no-access-log --host 127.0.0.1 --port {port}".split(),
+        ],
         _server_env(),
         notes=["uvicorn defaults (uvloop + httptools when installed), access log off"],
     )
@@ -76,8 +79,7 @@ def floor_spec() -> TargetSpec:
 def prism_spec(prism: Path, spec: Path) -> TargetSpec:
     return TargetSpec(
         "prism",
-        lambda port: [str(prism), "mock", "-h", "127.0.0.1", "-p", str(port), "-v", "error",
-                      str(spec)],
+        lambda port: [str(prism), *f"mock -h 127.0.0.1 -p {port} -v error".split(), str(spec)],
         dict(os.environ),
         notes=["-v error (quiet logging), static examples, one process"],
     )
@@ -133,9 +135,11 @@ def start(procs: Processes, spec: TargetSpec, log_dir: Path, tag: str = "") -> S
     if first_ok is None:
         tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
         procs.stop(process)
-        raise RuntimeError(f"{spec.name} gave no 200 on {PROBE_PATH} within "
-                           f"{STARTUP_TIMEOUT_S:.0f} s (last status {last_status}, exit code "
-                           f"{process.returncode}); log tail:\n{tail}")
+        raise RuntimeError(
+            f"{spec.name} gave no 200 on {PROBE_PATH} within "
+            f"{STARTUP_TIMEOUT_S:.0f} s (last status {last_status}, exit code "
+            f"{process.returncode}); log tail:\n{tail}"
+        )
     return Started(
         spec,
         process,

@@ -1,4 +1,4 @@
-"""What the benchmark needs on the machine: wrk, Prism, compiled bytecode, and a note of the machine.
+"""What the benchmark needs: wrk, Prism, compiled bytecode, and a note of the machine it ran on.
 
 wrk comes from Debian's packages, Prism from the npm registry into bench/.prism (git-ignored).
 Prism 5.15 and later declare Node >= 24, so the version is pinned to one that installs on Node 20.

@@ -1,7 +1,7 @@
 """What the benchmark sends, and the mock settings it runs with: edit here, nowhere else.
 
 One :class:`Heartbeat` per API, built from the seed documents (shared/seeds):
-- statusbadge (004): ``POST /api/heartbeat`` with the documented curl body (bodies/statusbadge.json);
+- statusbadge (004): ``POST /api/heartbeat``, the documented curl body (bodies/statusbadge.json);
 - sonoran (000): ``POST /v2/general/servers/1/heartbeat``, Bearer key, ``{"playerCount": 42}``;
 - collect (001): ``POST /api/systems/heartbeat``, Basic auth, ``{"system_id": ...}``;
 - lucit (003): ``POST /api/v3/analytics/lightning-devices/{lcuid}/heartbeat``, Bearer + AppIdV3;
@@ -14,9 +14,9 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from httpjson import request_json
 
@@ -138,7 +138,7 @@ _BUILDERS: dict[str, Callable[[str, int], Heartbeat]] = {
 
 
 def build_heartbeat(api: str, base_url: str, count: int = 1) -> Heartbeat:
-    """The heartbeat for ``api`` over ``count`` distinct servers/sessions (seeding them if needed)."""
+    """The heartbeat of ``api`` over ``count`` distinct servers/sessions (seeded if needed)."""
     return _BUILDERS[api](base_url, count)
 
 
@@ -162,9 +162,7 @@ SCALE_FILLS = (
         "POST",
         "/api/heartbeat",
         dict(_JSON),
-        json.dumps(
-            {**statusbadge_seed_body(), "token": "sk_live_{{UUID}}"}, separators=(",", ":")
-        ),
+        json.dumps({**statusbadge_seed_body(), "token": "sk_live_{{UUID}}"}, separators=(",", ":")),
         "/__mock/statusbadge/servers",
     ),
     ScaleFill(

@@ -54,6 +54,7 @@ class MockApi:
     control_spec: ClassVar[str | None] = None  # under specs/control/, paths below /__mock/<name>
     prefixes: ClassVar[tuple[str, ...]]  # native path prefixes routed to this API
     heartbeat_operation: ClassVar[str | None] = None
+    control_client: ClassVar[type | None] = None  # an ApiControl subclass: typed control calls
 
     @dataclass
     class Config:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 
 __all__ = ["main"]
@@ -75,16 +74,11 @@ def _serve(args: argparse.Namespace) -> int:
         sock.close()
         return code
 
-    import uvicorn
+    from mockserver.server import MockUvicornServer, uvicorn_config
 
-    from mockserver.server import uvicorn_config
-
-    server = uvicorn.Server(uvicorn_config(app, settings))
+    server = MockUvicornServer(uvicorn_config(app, settings))
 
     async def run() -> None:
-        # uvicorn re-raises the stop signal once it has shut down; answer it quietly (exit 0).
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
         task = asyncio.ensure_future(server.serve(sockets=[sock]))
         while not server.started and not task.done():
             await asyncio.sleep(0.005)

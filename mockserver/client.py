@@ -1,5 +1,10 @@
-"""MockClient: the control API over HTTP. The pytest plugin and users talk to the mock only
-through this (one interface, two transports: WireMock's `Admin` / `HttpAdminClient`)."""
+"""MockClient: the control API over HTTP.
+
+The pytest plugin and users drive the mock only through this (one interface, two transports:
+WireMock's `Admin` / `HttpAdminClient`). Core calls are methods here; each API contributes its
+own typed seeding and inspection calls as an `ApiControl` subclass (its `control_client`),
+reached as an attribute named by the API: `client.statusbadge.servers()`.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,11 @@ from typing import Any
 
 import httpx
 
-__all__ = ["MockClient", "MockClientError"]
+__all__ = ["MockClient", "MockClientError", "ApiControl"]
 
 
 class MockClientError(RuntimeError):
-    """The control API answered with a non-2xx status."""
+    """The control API answered with a non-2xx status; `status` and `body` say what it said."""
 
     def __init__(self, method: str, path: str, status: int, body: Any) -> None:
         self.status = status
@@ -19,11 +24,24 @@ class MockClientError(RuntimeError):
         super().__init__(f"{method} {path} -> {status}: {body}")
 
 
+class ApiControl:
+    """Base of each API's typed control calls, under `/__mock/<api>`."""
+
+    api: str = ""
+
+    def __init__(self, client: MockClient) -> None:
+        self._client = client
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._client._call(method, f"/__mock/{self.api}{path}", **kwargs)
+
+
 class MockClient:
     def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
         self.url = base_url.rstrip("/")
         headers = {"X-Mock-Token": token} if token else {}
         self._http = httpx.Client(base_url=self.url, timeout=timeout, headers=headers)
+        self._apis: dict[str, ApiControl] = {}
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         r = self._http.request(method, path, **kwargs)
@@ -35,15 +53,110 @@ class MockClient:
             raise MockClientError(method, path, r.status_code, body)
         if r.status_code == 204 or not r.content:
             return None
+        if r.headers.get("content-type", "").startswith("text/"):
+            return r.text
         return r.json()
 
-    # --- core -------------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> ApiControl:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        from mockserver.apis import REGISTRY, api_class
+
+        if name not in REGISTRY:
+            raise AttributeError(f"MockClient has no attribute or API {name!r}")
+        if name not in self._apis:
+            control = getattr(api_class(name), "control_client", None)
+            if control is None:
+                raise AttributeError(f"API {name!r} has no control calls")
+            self._apis[name] = control(self)
+        return self._apis[name]
+
+    # --- health and reset -------------------------------------------------------------------
     def health(self) -> dict:
         return self._call("GET", "/__mock/health")
 
     def reset(self, api: str | None = None) -> dict:
         return self._call("POST", "/__mock/reset", params={"api": api} if api else None)
 
+    # --- clock ------------------------------------------------------------------------------
+    def clock(self) -> dict:
+        return self._call("GET", "/__mock/clock")
+
+    def advance(self, seconds: float) -> dict:
+        return self._call("POST", "/__mock/clock/advance", json={"seconds": seconds})
+
+    def freeze(self) -> dict:
+        return self._call("POST", "/__mock/clock/freeze")
+
+    def unfreeze(self) -> dict:
+        return self._call("POST", "/__mock/clock/unfreeze")
+
+    def set_clock(self, now: str, *, frozen: bool | None = None) -> dict:
+        body: dict[str, Any] = {"now": now}
+        if frozen is not None:
+            body["frozen"] = frozen
+        return self._call("POST", "/__mock/clock/set", json=body)
+
+    # --- journal and report -----------------------------------------------------------------
+    def requests(
+        self,
+        *,
+        api: str | None = None,
+        status: int | None = None,
+        valid: bool | None = None,
+        since: str | None = None,
+    ) -> list[dict]:
+        params: dict[str, Any] = {"api": api, "status": status, "since": since}
+        if valid is not None:
+            params["valid"] = "true" if valid else "false"
+        params = {k: v for k, v in params.items() if v is not None}
+        return self._call("GET", "/__mock/requests", params=params)["requests"]
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/__mock/requests")
+
+    def report(self, *, api: str | None = None) -> dict:
+        return self._call("GET", "/__mock/report", params={"api": api} if api else None)
+
+    def report_text(self, *, api: str | None = None) -> str:
+        params = {"format": "text", **({"api": api} if api else {})}
+        return self._call("GET", "/__mock/report", params=params)
+
+    # --- faults -----------------------------------------------------------------------------
+    def add_fault(
+        self,
+        api: str,
+        *,
+        operation: str | None = None,
+        status: int | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        delay_ms: int | None = None,
+        drop: bool | None = None,
+        times: int | None = None,
+    ) -> dict:
+        rule = {
+            "api": api,
+            "operation": operation,
+            "status": status,
+            "body": body,
+            "headers": headers,
+            "delay_ms": delay_ms,
+            "drop": drop,
+            "times": times,
+        }
+        return self._call("POST", "/__mock/faults", json={k: v for k, v in rule.items() if v is not None})
+
+    def faults(self, *, api: str | None = None) -> list[dict]:
+        return self._call("GET", "/__mock/faults", params={"api": api} if api else None)["faults"]
+
+    def delete_fault(self, fault_id: str) -> None:
+        self._call("DELETE", f"/__mock/faults/{fault_id}")
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/__mock/faults")
+
+    # --- lifetime ---------------------------------------------------------------------------
     def close(self) -> None:
         self._http.close()
 

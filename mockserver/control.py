@@ -91,6 +91,16 @@ class ControlHandlers:
         await self.ctx.journal.clear()
         return None, 204
 
+    async def control_report(self, api: str | None = None, format: str = "json"):
+        from mockserver.report import build_report, render_text
+
+        name = self._api(api)
+        apis = {name: self.ctx.apis[name]} if name else self.ctx.apis
+        report = build_report(apis, await self.ctx.journal.entries(api=name), await self.ctx.clock.now())
+        if format == "text":
+            return render_text(report), 200, {"Content-Type": "text/plain"}
+        return report, 200, {"Content-Type": "application/json"}
+
     async def control_faults_add(self, body: dict):
         self._api(body["api"])
         if not (body.get("status") or body.get("delay_ms") or body.get("drop")):

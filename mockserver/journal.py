@@ -91,7 +91,7 @@ class Journal:
             out = [e for e in out if e["valid"] is valid]
         if since is not None:
             since_ts = parse_iso(since) if isinstance(since, str) else float(since)
-            out = [e for e in out if e["epoch"] >= since_ts]
+            out = [e for e in out if e["epoch"] >= since_ts - 1e-6]  # "at" has microseconds
         out.sort(key=lambda e: e["id"])
         return out
 

@@ -1,8 +1,14 @@
 """pytest plugin (entry point `pytest11`): a real mock server for integrators' tests.
 
-`mockserver` starts one server per test session (per xdist worker) on 127.0.0.1 and a free port,
-resets it before each test, and yields a `MockClient` whose `.url` is the base URL to give
-the client under test.
+- `mockserver`: a `MockClient` for a real server on 127.0.0.1 and a free port, reset before each
+  test; `.url` is the base URL to give the client under test. One server per test session, so
+  one per pytest-xdist worker.
+- `@pytest.mark.mockserver(apis=[...], settings={...}, api_settings={...})` gives that test a
+  dedicated server with those settings instead (e.g. a pinned API key or a lower rate limit).
+- `--mockserver-api NAME` (repeatable) or the ini option `mockserver_apis` limits the session
+  server to some APIs; `--mockserver-validate-responses` checks every answer against its spec.
+
+Code that does not use pytest uses `mockserver.server.BackgroundServer` directly.
 """
 
 from __future__ import annotations
@@ -21,23 +27,63 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="serve only these APIs in the mockserver fixture (repeatable; default all)",
     )
+    group.addoption(
+        "--mockserver-validate-responses",
+        action="store_true",
+        default=False,
+        help="make the mock check each of its answers against its spec",
+    )
+    parser.addini("mockserver_apis", "APIs the mockserver fixture serves (default all)", type="linelist")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "mockserver(apis=None, settings=None, api_settings=None): give this test a dedicated "
+        "mock server with these settings",
+    )
+
+
+def _settings(config: pytest.Config, **extra):
+    from mockserver.settings import Settings
+
+    apis = config.getoption("--mockserver-api") or config.getini("mockserver_apis") or []
+    base = {
+        "port": 0,
+        "apis": list(apis),
+        "validate_responses": bool(config.getoption("--mockserver-validate-responses")),
+    }
+    base.update({k: v for k, v in extra.items() if v is not None})
+    return Settings(**base)
 
 
 @pytest.fixture(scope="session")
 def mockserver_session(request: pytest.FixtureRequest):
+    """The session's server (one per xdist worker)."""
     from mockserver.server import BackgroundServer
-    from mockserver.settings import Settings
 
-    apis = request.config.getoption("--mockserver-api") or []
-    with BackgroundServer(Settings(port=0, apis=apis)) as server:
+    with BackgroundServer(_settings(request.config)) as server:
         yield server
 
 
 @pytest.fixture
-def mockserver(mockserver_session):
+def mockserver(request: pytest.FixtureRequest):
+    """A MockClient for a reset mock server; `.url` is its base URL."""
     from mockserver.client import MockClient
+    from mockserver.server import BackgroundServer
 
-    client = MockClient(mockserver_session.url)
-    client.reset()
-    yield client
-    client.close()
+    marker = request.node.get_closest_marker("mockserver")
+    if marker is not None:
+        kwargs = dict(marker.kwargs)
+        overrides = dict(kwargs.pop("settings", None) or {})
+        extra = {"apis": kwargs.pop("apis", None), "api_settings": kwargs.pop("api_settings", None), **overrides}
+        if kwargs:
+            raise pytest.UsageError(f"unknown mockserver marker argument(s): {', '.join(kwargs)}")
+        with BackgroundServer(_settings(request.config, **extra)) as server:
+            with MockClient(server.url, token=server.settings.control_token) as client:
+                yield client
+        return
+    server = request.getfixturevalue("mockserver_session")
+    with MockClient(server.url) as client:
+        client.reset()
+        yield client

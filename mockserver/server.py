@@ -6,6 +6,7 @@ starts, so a taken port is reported in one line and port 0 picks a free one."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import ipaddress
 import os
@@ -22,7 +23,32 @@ import uvicorn
 from mockserver.app import MockServerApp, build_app
 from mockserver.settings import Settings, SettingsError
 
-__all__ = ["BackgroundServer", "bind_socket", "uvicorn_config", "is_loopback", "serve_workers"]
+__all__ = [
+    "BackgroundServer",
+    "MockUvicornServer",
+    "bind_socket",
+    "uvicorn_config",
+    "is_loopback",
+    "serve_workers",
+]
+
+
+class MockUvicornServer(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown, so the process would die by
+    the signal; a mock stopped on purpose should exit 0. The signals still stop it gracefully:
+    in-flight requests finish first (`timeout_graceful_shutdown`)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def is_loopback(host: str) -> bool:
@@ -76,7 +102,7 @@ class BackgroundServer:
         host, port = self._sock.getsockname()[:2]
         self.host, self.port = host, port
         self.url = f"http://{host}:{port}"
-        self._server = uvicorn.Server(uvicorn_config(self.app, settings))
+        self._server = MockUvicornServer(uvicorn_config(self.app, settings))
         self._thread: threading.Thread | None = None
 
     def start(self) -> BackgroundServer:
@@ -139,7 +165,7 @@ def _worker(settings: Settings, sock: socket.socket, ready_fd: int) -> int:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked by the parent for fork
     try:
         app = build_app(settings)
-        server = uvicorn.Server(uvicorn_config(app, settings))
+        server = MockUvicornServer(uvicorn_config(app, settings))
 
         async def run() -> None:
             task = asyncio.ensure_future(server.serve(sockets=[sock]))

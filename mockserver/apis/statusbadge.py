@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from html import escape
 
 from mockserver.api import CadencePolicy, ErrorBody, MockApi
+from mockserver.client import ApiControl
 from mockserver.clock import iso_utc
 from mockserver.errors import MockError
 
@@ -106,6 +107,18 @@ def badge_svg(label: str, message: str, color: str) -> str:
     )
 
 
+class StatusbadgeControl(ApiControl):
+    """`client.statusbadge`: what the mock's KV holds."""
+
+    api = "statusbadge"
+
+    def servers(self) -> list[dict]:
+        return self._call("GET", "/servers")["servers"]
+
+    def server(self, public_id: str) -> dict:
+        return self._call("GET", f"/servers/{public_id}")
+
+
 class StatusbadgeApi(MockApi):
     name = "statusbadge"
     title = "Game-server status heartbeat"
@@ -114,6 +127,7 @@ class StatusbadgeApi(MockApi):
     control_spec = "statusbadge.yaml"
     prefixes = ("/api/heartbeat", "/api/badge/", "/api/status/")
     heartbeat_operation = "statusbadge_heartbeat"
+    control_client = StatusbadgeControl
 
     @dataclass
     class Config:

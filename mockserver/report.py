@@ -1,0 +1,151 @@
+"""The conformance and cadence report (`GET /__mock/report`).
+
+Per API: how many requests, which were invalid and why, and per client identity (key prefix,
+session, system, device, public id) the heartbeat cadence against the documented one, with
+findings in plain words. No other mock answers "did my client keep its heartbeat cadence?";
+this one reads it off the journal. The documented numbers come from each API's `cadence()`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+
+from mockserver.api import CadencePolicy, MockApi
+from mockserver.clock import iso_utc
+
+__all__ = ["build_report", "render_text"]
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds >= 10 or seconds == int(seconds) else f"{seconds:.1f} s"
+
+
+def _max_in_window(times: list[float], window: float) -> int:
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def _findings(policy: CadencePolicy, times: list[float], gaps: list[float], statuses: list[int], now: float) -> list[str]:
+    out: list[str] = []
+    if policy.rate_limit:
+        limit, window = policy.rate_limit
+        peak = _max_in_window(times, window)
+        limited = sum(1 for s in statuses if s == 429)
+        if peak > limit or limited:
+            out.append(
+                f"{peak} requests in {_fmt(window)} (limit {limit}): rate-limited "
+                f"{'once' if limited == 1 else f'{limited} times'}"
+            )
+    if policy.ttl and gaps:
+        lapses = [g for g in gaps if g > policy.ttl]
+        if lapses:
+            word = "once" if len(lapses) == 1 else f"{len(lapses)} times"
+            out.append(
+                f"interval {_fmt(max(lapses))} exceeds the {_fmt(policy.ttl)} TTL: the client's state expired {word}"
+            )
+    if policy.interval and gaps:
+        late = [g for g in gaps if g > policy.interval * 1.1 and not (policy.ttl and g > policy.ttl)]
+        if late:
+            out.append(
+                f"{len(late)} interval(s) longer than the documented {_fmt(policy.interval)} "
+                f"(longest {_fmt(max(late))})"
+            )
+        median = statistics.median(gaps)
+        if median < policy.interval / 2:
+            out.append(
+                f"heartbeats every {_fmt(median)} (median), more than twice as often as the "
+                f"documented {_fmt(policy.interval)}"
+            )
+    if policy.ttl and times and now - times[-1] > policy.ttl:
+        out.append(f"silent for {_fmt(now - times[-1])}: longer than the {_fmt(policy.ttl)} TTL, so it has expired")
+    return out
+
+
+def build_report(apis: dict[str, MockApi], entries: list[dict], now: float) -> dict:
+    by_api: dict[str, list[dict]] = defaultdict(list)
+    for e in entries:
+        by_api[e["api"]].append(e)
+    report: dict = {"generated_at": iso_utc(now), "apis": {}}
+    for name, api in apis.items():
+        mine = by_api.get(name, [])
+        statuses: dict[str, int] = defaultdict(int)
+        for e in mine:
+            statuses[str(e["status"])] += 1
+        invalid = [
+            {k: e[k] for k in ("id", "at", "operation", "method", "path", "status", "violations")}
+            for e in mine
+            if not e["valid"]
+        ]
+        clients: dict[str, list[dict]] = defaultdict(list)
+        for e in mine:
+            if e.get("identity") and e["operation"] == api.heartbeat_operation and not e.get("fault"):
+                clients[e["identity"]].append(e)
+        cadence = []
+        for identity, beats in sorted(clients.items()):
+            times = [b["epoch"] for b in beats]
+            gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+            policy = api.cadence(identity, beats) or CadencePolicy(interval=None)
+            cadence.append(
+                {
+                    "identity": identity,
+                    "heartbeats": len(beats),
+                    "first": beats[0]["at"],
+                    "last": beats[-1]["at"],
+                    "interval": {
+                        "min": min(gaps) if gaps else None,
+                        "median": statistics.median(gaps) if gaps else None,
+                        "max": max(gaps) if gaps else None,
+                    },
+                    "documented": {
+                        "interval": policy.interval,
+                        "ttl": policy.ttl,
+                        "rate_limit": list(policy.rate_limit) if policy.rate_limit else None,
+                    },
+                    "findings": _findings(policy, times, gaps, [b["status"] for b in beats], now),
+                }
+            )
+        report["apis"][name] = {
+            "requests": len(mine),
+            "valid": len(mine) - len(invalid),
+            "invalid": len(invalid),
+            "faulted": sum(1 for e in mine if e.get("fault")),
+            "statuses": dict(statuses),
+            "invalid_requests": invalid,
+            "clients": cadence,
+        }
+    return report
+
+
+def render_text(report: dict) -> str:
+    lines = [f"heartbeat-mockserver report at {report['generated_at']}"]
+    for name, r in report["apis"].items():
+        if not r["requests"]:
+            continue
+        lines.append("")
+        lines.append(
+            f"{name}: {r['requests']} requests, {r['invalid']} invalid, {r['faulted']} faulted; "
+            + ", ".join(f"{s}: {n}" for s, n in sorted(r["statuses"].items()))
+        )
+        for bad in r["invalid_requests"]:
+            why = "; ".join(f"{v['key'] or v['rule']}: {v['message']}" for v in bad["violations"])
+            lines.append(f"  invalid #{bad['id']} {bad['method']} {bad['path']} -> {bad['status']}: {why}")
+        for c in r["clients"]:
+            iv = c["interval"]
+            spread = (
+                f"interval min/median/max {_fmt(iv['min'])}/{_fmt(iv['median'])}/{_fmt(iv['max'])}"
+                if iv["min"] is not None
+                else "one heartbeat"
+            )
+            doc = c["documented"]
+            expected = f" (documented {_fmt(doc['interval'])})" if doc["interval"] else ""
+            lines.append(f"  {c['identity']}: {c['heartbeats']} heartbeats, {spread}{expected}")
+            for finding in c["findings"]:
+                lines.append(f"    - {finding}")
+            if not c["findings"]:
+                lines.append("    - on cadence")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,118 @@
+"""The core control API over real HTTP: health, reset, clock, journal and faults."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
+BODY = {"token": TOKEN, "data": {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"}}
+
+
+def test_health_lists_apis_store_and_clock(http):
+    h = http.get("/__mock/health").json()
+    assert h["status"] == "ok" and "statusbadge" in h["apis"] and h["store"] == "memory"
+    assert set(h["clock"]) >= {"now", "frozen", "offset_seconds"}
+
+
+def test_clock_advance_freeze_set_unfreeze(http):
+    c = http.post("/__mock/clock/freeze").json()
+    assert c["frozen"] is True
+    before = c["epoch"]
+    c = http.post("/__mock/clock/advance", json={"seconds": 90}).json()
+    assert c["epoch"] == pytest.approx(before + 90)
+    c = http.post("/__mock/clock/set", json={"now": "2030-01-01T00:00:00Z"}).json()
+    assert c["now"] == "2030-01-01T00:00:00.000000Z" and c["frozen"] is True
+    c = http.post("/__mock/clock/unfreeze").json()
+    assert c["frozen"] is False and c["now"].startswith("2030-01-01T00:00:0")
+    assert http.get("/__mock/clock").json()["now"].startswith("2030-01-01")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/__mock/clock/advance", {"seconds": -5}), ("/__mock/clock/advance", {"seconds": "x"}),
+     ("/__mock/clock/advance", {}), ("/__mock/clock/set", {"now": "yesterday"})],
+)
+def test_bad_clock_calls_are_400_and_move_nothing(http, path, body):
+    http.post("/__mock/clock/freeze")
+    before = http.get("/__mock/clock").json()["epoch"]
+    r = http.post(path, json=body)
+    assert r.status_code == 400
+    assert r.json()["error"]["kind"] == "validation"
+    assert http.get("/__mock/clock").json()["epoch"] == before
+
+
+def test_reset_forgets_state_journal_faults_and_clock(http):
+    http.post("/__mock/clock/advance", json={"seconds": 1000})
+    http.post("/api/heartbeat", json=BODY)
+    http.post("/__mock/faults", json={"api": "statusbadge", "status": 500, "times": 5})
+    r = http.post("/__mock/reset").json()
+    assert r["clock"]["offset_seconds"] == 0
+    assert http.get("/__mock/statusbadge/servers").json()["count"] == 0
+    assert http.get("/__mock/requests").json()["count"] == 0
+    assert http.get("/__mock/faults").json()["faults"] == []
+
+
+def test_reset_one_api_keeps_the_clock(http):
+    http.post("/__mock/clock/advance", json={"seconds": 1000})
+    http.post("/api/heartbeat", json=BODY)
+    http.post("/__mock/reset", params={"api": "statusbadge"})
+    assert http.get("/__mock/statusbadge/servers").json()["count"] == 0
+    assert http.get("/__mock/clock").json()["offset_seconds"] == 1000
+
+
+def test_reset_unknown_api_is_404(http):
+    r = http.post("/__mock/reset", params={"api": "nope"})
+    assert r.status_code == 404 and r.json()["error"]["kind"] == "not_found"
+
+
+def test_journal_records_verdicts_violations_and_redacts_tokens(http):
+    http.post("/api/heartbeat", json=BODY)
+    http.post("/api/heartbeat", json={"token": TOKEN})
+    entries = http.get("/__mock/requests").json()["requests"]
+    assert [e["status"] for e in entries] == [200, 400]
+    ok, bad = entries
+    assert ok["valid"] is True and ok["violations"] == [] and ok["operation"] == "statusbadge_heartbeat"
+    assert ok["identity"] == "srv_pub_a3a9e1ed9732"
+    assert bad["valid"] is False and bad["violations"][0]["key"] == "data"
+    assert TOKEN not in str(entries) and ok["request"]["body"]["token"] == "sk_liv***"
+    assert ok["response"]["body"]["publicId"] == "srv_pub_a3a9e1ed9732"
+
+
+def test_journal_filters(http):
+    http.post("/__mock/clock/freeze")
+    http.post("/api/heartbeat", json=BODY)
+    http.post("/__mock/clock/advance", json={"seconds": 10})
+    since = http.get("/__mock/clock").json()["now"]
+    http.post("/api/heartbeat", json={})
+    q = lambda **p: http.get("/__mock/requests", params=p).json()["count"]  # noqa: E731
+    assert q(status=400) == 1 and q(status=200) == 1
+    assert q(valid="false") == 1 and q(valid="true") == 1
+    assert q(since=since) == 1
+    assert q(api="statusbadge") == 2
+    assert http.get("/__mock/requests", params={"since": "nope"}).status_code == 400
+
+
+def test_journal_clear(http):
+    http.post("/api/heartbeat", json=BODY)
+    assert http.delete("/__mock/requests").status_code == 204
+    assert http.get("/__mock/requests").json()["count"] == 0
+
+
+def test_journal_is_a_ring_buffer(make_server):
+    server = make_server(journal_cap=3)
+    with httpx.Client(base_url=server.url) as c:
+        for _ in range(5):
+            c.post("/api/heartbeat", json=BODY)
+        entries = c.get("/__mock/requests").json()["requests"]
+    assert len(entries) == 3 and [e["id"] for e in entries] == [3, 4, 5]
+
+
+def test_unknown_path_is_a_plain_json_404(http):
+    r = http.get("/definitely/not/here")
+    assert r.status_code == 404 and r.json()["error"] == "Not Found"
+
+
+def test_control_errors_never_use_problem_json(http):
+    r = http.post("/__mock/clock/advance", content=b"{", headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.headers["content-type"] == "application/json"

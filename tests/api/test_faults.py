@@ -1,0 +1,97 @@
+"""Fault injection over real HTTP: status, body, headers, latency, dropped connections, `times`."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+BODY = {
+    "token": "sk_live_550e8400-e29b-41d4-a716-446655440000",
+    "data": {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"},
+}
+
+
+def add(http, **rule):
+    r = http.post("/__mock/faults", json={"api": "statusbadge", **rule})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_status_fault_defaults_to_the_apis_own_error_format(http):
+    add(http, status=503, times=1)
+    r = http.post("/api/heartbeat", json=BODY)
+    assert r.status_code == 503
+    assert r.json()["error"] == "Service Unavailable"
+    assert r.headers["access-control-allow-origin"] == "*"  # still this API's answer
+    assert http.post("/api/heartbeat", json=BODY).status_code == 200
+
+
+def test_status_fault_with_custom_body_and_headers(http):
+    add(http, status=429, body={"error": "slow down"}, headers={"Retry-After": "7"})
+    r = http.post("/api/heartbeat", json=BODY)
+    assert r.status_code == 429 and r.json() == {"error": "slow down"} and r.headers["retry-after"] == "7"
+
+
+def test_times_limits_the_fault_to_the_next_n_requests(http):
+    add(http, status=500, times=2)
+    assert [http.post("/api/heartbeat", json=BODY).status_code for _ in range(3)] == [500, 500, 200]
+    assert http.get("/__mock/faults").json()["faults"] == []
+
+
+def test_without_times_the_fault_stays_until_removed(http):
+    fault = add(http, status=500)
+    assert [http.post("/api/heartbeat", json=BODY).status_code for _ in range(3)] == [500] * 3
+    assert http.get("/__mock/faults").json()["faults"][0]["applied"] == 3
+    assert http.delete(f"/__mock/faults/{fault['id']}").status_code == 204
+    assert http.post("/api/heartbeat", json=BODY).status_code == 200
+    assert http.delete(f"/__mock/faults/{fault['id']}").status_code == 404
+
+
+def test_operation_narrows_the_fault(http):
+    add(http, operation="statusbadge_status", status=500)
+    assert http.post("/api/heartbeat", json=BODY).status_code == 200
+    assert http.get("/api/status/srv_pub_a3a9e1ed9732").status_code == 500
+
+
+def test_delay_adds_latency(http):
+    add(http, delay_ms=300, times=1)
+    start = time.monotonic()
+    r = http.post("/api/heartbeat", json=BODY)
+    assert r.status_code == 200 and time.monotonic() - start >= 0.3
+
+
+def test_drop_closes_the_connection_without_an_answer(http, live_server):
+    add(http, drop=True, times=1)
+    with pytest.raises(httpx.TransportError):
+        httpx.post(live_server.url + "/api/heartbeat", json=BODY, timeout=5)
+    assert http.post("/api/heartbeat", json=BODY).status_code == 200
+    dropped = http.get("/__mock/requests").json()["requests"][0]
+    assert dropped["status"] == 0 and dropped["fault"]["drop"] is True
+
+
+def test_faulted_requests_are_journaled_as_such_and_change_no_state(http):
+    fault = add(http, status=500, times=1)
+    http.post("/api/heartbeat", json=BODY)
+    entry = http.get("/__mock/requests").json()["requests"][0]
+    assert entry["fault"]["id"] == fault["id"] and entry["status"] == 500
+    assert http.get("/__mock/statusbadge/servers").json()["count"] == 0
+
+
+def test_clear_removes_every_fault(http):
+    add(http, status=500)
+    add(http, delay_ms=5)
+    assert http.delete("/__mock/faults").status_code == 204
+    assert http.get("/__mock/faults").json()["faults"] == []
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [{"api": "nope", "status": 500}, {"api": "statusbadge"}, {"api": "statusbadge", "status": 99},
+     {"api": "statusbadge", "status": 500, "times": 0}, {"api": "statusbadge", "bogus": 1}],
+)
+def test_bad_fault_rules_are_rejected(http, rule):
+    r = http.post("/__mock/faults", json=rule)
+    assert r.status_code in (400, 404)
+    assert http.get("/__mock/faults").json()["faults"] == []

@@ -1,0 +1,89 @@
+"""The cadence and conformance report, driven by the mock clock (statusbadge as the client)."""
+
+from __future__ import annotations
+
+TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
+PID = "srv_pub_a3a9e1ed9732"
+
+
+def beat(http, interval=None):
+    data = {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"}
+    if interval is not None:
+        data["heartbeatIntervalSec"] = interval
+    return http.post("/api/heartbeat", json={"token": TOKEN, "data": data})
+
+
+def advance(http, s):
+    http.post("/__mock/clock/advance", json={"seconds": s})
+
+
+def client(report, api="statusbadge"):
+    return report["apis"][api]["clients"][0]
+
+
+def test_counts_requests_and_lists_invalid_ones_with_reasons(http):
+    beat(http)
+    http.post("/api/heartbeat", json={"token": TOKEN})
+    r = http.get("/__mock/report").json()["apis"]["statusbadge"]
+    assert (r["requests"], r["valid"], r["invalid"]) == (2, 1, 1)
+    assert r["invalid_requests"][0]["violations"][0]["key"] == "data"
+    assert r["statuses"] == {"200": 1, "400": 1}
+
+
+def test_on_cadence_client_has_no_findings(http):
+    http.post("/__mock/clock/freeze")
+    for _ in range(4):
+        beat(http, 30)
+        advance(http, 30)
+    c = client(http.get("/__mock/report").json())
+    assert c["identity"] == PID and c["heartbeats"] == 4
+    assert c["interval"] == {"min": 30, "median": 30, "max": 30}
+    assert c["documented"]["interval"] == 30 and c["documented"]["ttl"] == 60
+    assert c["findings"] == []
+
+
+def test_gaps_longer_than_the_timeout_are_reported_in_words(http):
+    http.post("/__mock/clock/freeze")
+    beat(http, 30)
+    for gap in (30, 90, 30, 100):
+        advance(http, gap)
+        beat(http, 30)
+    c = client(http.get("/__mock/report").json())
+    assert "interval 100 s exceeds the 60 s TTL: the client's state expired 2 times" in c["findings"]
+    assert c["interval"]["max"] == 100
+
+
+def test_late_but_not_expired_intervals_are_reported(http):
+    http.post("/__mock/clock/freeze")
+    beat(http, 100)  # stale timeout 200 s
+    advance(http, 150)
+    beat(http, 100)
+    c = client(http.get("/__mock/report").json())
+    assert c["findings"] == ["1 interval(s) longer than the documented 100 s (longest 150 s)"]
+
+
+def test_silence_longer_than_the_ttl_is_reported(http):
+    http.post("/__mock/clock/freeze")
+    beat(http, 30)
+    advance(http, 120)
+    c = client(http.get("/__mock/report").json())
+    assert c["findings"] == ["silent for 120 s: longer than the 60 s TTL, so it has expired"]
+
+
+def test_text_form_is_readable(http):
+    http.post("/__mock/clock/freeze")
+    beat(http, 30)
+    advance(http, 90)
+    beat(http, 30)
+    http.post("/api/heartbeat", json={})
+    r = http.get("/__mock/report", params={"format": "text"})
+    assert r.headers["content-type"].startswith("text/plain")
+    text = r.text
+    assert "statusbadge: 3 requests, 1 invalid" in text
+    assert f"{PID}: 2 heartbeats" in text
+    assert "exceeds the 60 s TTL" in text
+
+
+def test_report_for_one_api_and_unknown_api(http):
+    assert set(http.get("/__mock/report", params={"api": "statusbadge"}).json()["apis"]) == {"statusbadge"}
+    assert http.get("/__mock/report", params={"api": "nope"}).status_code == 404

@@ -1,0 +1,84 @@
+"""The pytest plugin, tested the way pytest plugins are: with pytester."""
+
+from __future__ import annotations
+
+pytest_plugins = ["pytester"]
+
+EXAMPLE = '''
+import httpx
+
+TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
+DATA = {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"}
+
+def test_client_reaches_the_mock(mockserver):
+    r = httpx.post(mockserver.url + "/api/heartbeat", json={"token": TOKEN, "data": DATA})
+    assert r.status_code == 200
+    assert mockserver.statusbadge.servers()[0]["publicId"] == "srv_pub_a3a9e1ed9732"
+    assert mockserver.requests()[0]["valid"] is True
+
+def test_each_test_starts_reset(mockserver):
+    assert mockserver.statusbadge.servers() == []
+    assert mockserver.requests() == []
+'''
+
+
+def test_fixture_serves_a_reset_mock_per_test(pytester):
+    pytester.makepyfile(EXAMPLE)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_api_option_limits_the_session_server(pytester):
+    pytester.makepyfile(
+        """
+        def test_only_statusbadge(mockserver):
+            assert mockserver.health()["apis"] == ["statusbadge"]
+        """
+    )
+    pytester.runpytest("--mockserver-api", "statusbadge").assert_outcomes(passed=1)
+
+
+def test_marker_gives_a_dedicated_server_with_settings(pytester):
+    pytester.makepyfile(
+        """
+        import httpx, pytest
+
+        @pytest.mark.mockserver(api_settings={"statusbadge": {"ttl_seconds": 10}})
+        def test_short_ttl(mockserver):
+            mockserver.freeze()
+            body = {"token": "sk_live_550e8400-e29b-41d4-a716-446655440000",
+                    "data": {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"}}
+            httpx.post(mockserver.url + "/api/heartbeat", json=body)
+            mockserver.advance(11)
+            assert mockserver.statusbadge.servers() == []
+
+        def test_session_server_keeps_the_default(mockserver):
+            mockserver.freeze()
+            body = {"token": "sk_live_550e8400-e29b-41d4-a716-446655440000",
+                    "data": {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"}}
+            httpx.post(mockserver.url + "/api/heartbeat", json=body)
+            mockserver.advance(11)
+            assert len(mockserver.statusbadge.servers()) == 1
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
+def test_one_server_per_xdist_worker(pytester, monkeypatch):
+    pytester.makepyfile(
+        """
+        import os, pytest
+
+        @pytest.mark.parametrize("i", range(4))
+        def test_url(mockserver, i):
+            with open(os.environ["URLS_FILE"], "a") as fh:
+                fh.write(os.environ.get("PYTEST_XDIST_WORKER", "-") + " " + mockserver.url + "\\n")
+        """
+    )
+    urls = pytester.path / "urls.txt"
+    monkeypatch.setenv("URLS_FILE", str(urls))
+    pytester.runpytest("-n", "2").assert_outcomes(passed=4)
+    pairs = {tuple(line.split()) for line in urls.read_text().splitlines()}
+    workers = {w for w, _ in pairs}
+    assert workers == {"gw0", "gw1"}
+    assert len({u for _, u in pairs}) == 2  # each worker its own server
