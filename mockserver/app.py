@@ -181,6 +181,10 @@ class ApiGate:
         raw, too_large = await self._read_body(scope, receive, settings.max_body_bytes)
         entry["request"]["body"] = body_for_journal(raw, settings.journal_body_cap)
         status, resp_body = 0, b""
+        # The last part of the answer waits until the journal holds the request, so a client
+        # that asks the journal right after its answer finds it there, however slow the store
+        # (Redis) or whichever worker it asks.
+        drop_send, send = send, _HeldSend(send)
 
         try:
             if too_large:
@@ -197,7 +201,7 @@ class ApiGate:
                 if fault["delay_ms"]:
                     await asyncio.sleep(fault["delay_ms"] / 1000)
                 if fault["drop"]:
-                    _drop_connection(send)
+                    _drop_connection(drop_send)
                     status = 0
                     return
                 if fault["status"]:
@@ -208,6 +212,7 @@ class ApiGate:
             status, resp_body = await self._respond(send, api.render_error(MockError(503, "unavailable", "state store unavailable")))
         finally:
             await self._journal(entry, state, raw, path_params, scope, status, resp_body)
+            await send.release()
 
     def _fault_body(self, fault: dict) -> ErrorBody:
         status = fault["status"]
@@ -294,6 +299,25 @@ class ApiGate:
             await self.ctx.journal.record(self.api.name, entry)
         except StoreUnavailable:
             log.warning("journal entry lost: state store unavailable")
+
+
+class _HeldSend:
+    """An ASGI `send` that holds back the final body message until `release()`."""
+
+    def __init__(self, send) -> None:
+        self._send = send
+        self._held: dict | None = None
+
+    async def __call__(self, message) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self._held = message
+            return
+        await self._send(message)
+
+    async def release(self) -> None:
+        if self._held is not None:
+            message, self._held = self._held, None
+            await self._send(message)
 
 
 def _drop_connection(send) -> None:
