@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -34,6 +35,7 @@ class WorkerServer:
         self.host = "127.0.0.1"
         self.port = 0
         self.output: list[str] = []
+        self._drain: threading.Thread | None = None
 
     def start(self, timeout: float = 60.0) -> WorkerServer:
         self.process = subprocess.Popen(
@@ -52,11 +54,19 @@ class WorkerServer:
                 self.url = line.split()[1]
                 self.host, port = self.url.removeprefix("http://").rsplit(":", 1)
                 self.port = int(port)
+                # keep reading, so the workers' log lines can never fill the pipe and block them
+                self._drain = threading.Thread(target=self._read_rest, daemon=True)
+                self._drain.start()
                 return self
             if time.monotonic() > deadline:
                 break
         self.stop()
         raise RuntimeError("mockserver did not get ready:\n" + "".join(self.output))
+
+    def _read_rest(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
 
     def worker_pids(self) -> list[int]:
         assert self.process is not None
@@ -85,8 +95,11 @@ class WorkerServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
-        if self.process.stdout is not None:
+        if self._drain is not None:
+            self._drain.join(10)
+        elif self.process.stdout is not None:
             self.output.append(self.process.stdout.read())
+        if self.process.stdout is not None:
             self.process.stdout.close()
         return self.process.returncode
 

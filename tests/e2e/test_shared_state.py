@@ -1,0 +1,129 @@
+"""Several workers behave as one mock (issue 10): `mockserver serve --workers 2` on a real
+redis-server, driven over real HTTP with many parallel requests.
+
+Each test uses connections pinned to known workers (tests/multiworker.py), so "written through
+one worker, read through the other" is a fact the test checks, not a hope.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import drop_prefix, redis_url
+from tests.multiworker import Conn, WorkerServer, pinned_connections
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
+PUBLIC_ID = "srv_pub_a3a9e1ed9732"
+BODY = {
+    "token": TOKEN,
+    "data": {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"},
+}
+PER_WORKER = 6  # pinned connections on each worker; one thread each
+
+
+@pytest.fixture(scope="module")
+def shared(redis_server):
+    """Two workers on one Redis, for this module."""
+    url = redis_url(redis_server)
+    with WorkerServer("--store", url, "--validate-responses", workers=2) as server:
+        yield server
+    drop_prefix(redis_server, url)
+
+
+@pytest.fixture
+def conns(shared):
+    """Pinned connections alternating between the two workers, on a freshly reset mock."""
+    pinned = pinned_connections(shared, PER_WORKER)
+    status, _ = pinned[0].request("POST", "/__mock/reset")
+    assert status == 200
+    yield pinned
+    for conn in pinned:
+        conn.close()
+
+
+def on_workers(conns: list[Conn]) -> tuple[Conn, Conn]:
+    first, second = conns[0], conns[1]
+    assert first.worker != second.worker
+    return first, second
+
+
+def in_parallel(conns: list[Conn], per_conn: int, request: Callable[[Conn, int], tuple]) -> list:
+    """Every connection sends `per_conn` requests from its own thread, all starting together.
+    Returns (status, body, worker pid) for each request."""
+    barrier = threading.Barrier(len(conns))
+
+    def run(conn: Conn) -> list:
+        barrier.wait()
+        return [(*conn.request(*request(conn, i)), conn.worker) for i in range(per_conn)]
+
+    with ThreadPoolExecutor(len(conns)) as pool:
+        futures = [pool.submit(run, conn) for conn in conns]
+        return [r for f in futures for r in f.result()]
+
+
+def test_the_clock_moved_through_one_worker_is_the_clock_of_all(conns):
+    first, second = on_workers(conns)
+    first.request("POST", "/__mock/clock/set", {"now": "2031-05-06T07:08:09Z", "frozen": True})
+    _, clock = second.request("GET", "/__mock/clock")
+    assert clock["frozen"] is True and clock["now"].startswith("2031-05-06T07:08:09")
+    second.request("POST", "/__mock/clock/advance", {"seconds": 3600})
+    _, clock = first.request("GET", "/__mock/clock")
+    assert clock["now"].startswith("2031-05-06T08:08:09")
+
+
+def test_expiry_follows_the_clock_moved_through_another_worker(conns):
+    first, second = on_workers(conns)
+    first.request("POST", "/__mock/clock/freeze")
+    assert first.request("POST", "/api/heartbeat", BODY)[0] == 200
+    second.request("POST", "/__mock/clock/advance", {"seconds": 301})  # 004: KV TTL 300 s
+    assert first.request("GET", f"/api/status/{PUBLIC_ID}")[0] == 404
+
+
+def test_a_heartbeat_through_one_worker_is_the_status_on_the_other(conns):
+    first, second = on_workers(conns)
+    assert first.request("POST", "/api/heartbeat", BODY)[0] == 200
+    status, body = second.request("GET", f"/api/status/{PUBLIC_ID}")
+    assert status == 200 and body["online"] is True and body["data"]["players"] == 1
+
+
+def test_parallel_heartbeats_on_all_workers_are_each_counted_once(conns):
+    results = in_parallel(conns, 10, lambda conn, i: ("POST", "/api/heartbeat", BODY))
+    assert Counter(status for status, _, _ in results) == {200: len(conns) * 10}
+    assert len({worker for _, _, worker in results}) == 2
+    status, server = conns[0].request("GET", f"/__mock/statusbadge/servers/{PUBLIC_ID}")
+    assert status == 200 and server["heartbeats"] == len(conns) * 10
+
+
+def test_a_fault_with_times_1_fires_exactly_once_across_workers(conns):
+    first, second = on_workers(conns)
+    status, fault = first.request(
+        "POST", "/__mock/faults", {"api": "statusbadge", "status": 503, "times": 1}
+    )
+    assert status == 201
+    results = in_parallel(conns, 5, lambda conn, i: ("POST", "/api/heartbeat", BODY))
+    assert Counter(status for status, _, _ in results) == {200: len(conns) * 5 - 1, 503: 1}
+    _, journal = second.request("GET", "/__mock/requests?api=statusbadge")
+    assert [e["fault"]["id"] for e in journal["requests"] if e["fault"]] == [fault["id"]]
+    assert second.request("GET", "/__mock/faults")[1]["faults"] == []
+
+
+def test_the_journal_of_every_worker_is_one_journal(conns):
+    results = in_parallel(conns, 5, lambda conn, i: ("POST", "/api/heartbeat", BODY))
+    _, journal = conns[1].request("GET", "/__mock/requests?api=statusbadge")
+    ids = [entry["id"] for entry in journal["requests"]]
+    assert len(ids) == len(results) == len(set(ids))
+
+
+def test_a_reset_through_one_worker_forgets_for_all(conns):
+    first, second = on_workers(conns)
+    first.request("POST", "/api/heartbeat", BODY)
+    second.request("POST", "/__mock/reset")
+    assert first.request("GET", "/__mock/requests")[1]["count"] == 0
+    assert first.request("GET", f"/api/status/{PUBLIC_ID}")[0] == 404
