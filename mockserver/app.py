@@ -57,6 +57,7 @@ def spec_path(name: str) -> Path:
 
 
 _NO_UI = SwaggerUIOptions(swagger_ui=False, serve_spec=False)
+PURGE_EVERY = 60.0  # mock seconds between clean-ups of expired records
 
 
 def _compile_operations(spec: dict, base: str = "") -> list[tuple[str, re.Pattern, str]]:
@@ -84,6 +85,18 @@ def _classify(exc: BaseException) -> MockError:
     return classify(exc)
 
 
+def _load_operations(spec_file: str, base: str = "") -> list[tuple[str, re.Pattern, str]]:
+    with open(spec_path(spec_file)) as fh:
+        return _compile_operations(yaml.safe_load(fh), base)
+
+
+def _allow(operations, path: str) -> str | None:
+    """The methods the spec declares for `path`: connexion's own 405 lists only the methods of
+    the first route it tried when a path has several."""
+    methods = sorted({m for m, regex, _ in operations if regex.match(path)})
+    return ", ".join(methods) if methods else None
+
+
 def _error_response(err: ErrorBody) -> ConnexionResponse:
     return ConnexionResponse(
         status_code=err.status,
@@ -93,7 +106,7 @@ def _error_response(err: ErrorBody) -> ConnexionResponse:
     )
 
 
-def _make_api_app(api: MockApi, settings: Settings) -> AsyncApp:
+def _make_api_app(api: MockApi, settings: Settings, operations) -> AsyncApp:
     app = AsyncApp(
         f"mockserver.{api.name}",
         specification_dir=str(SPEC_DIR),
@@ -108,10 +121,12 @@ def _make_api_app(api: MockApi, settings: Settings) -> AsyncApp:
         pythonic_params=False,
     )
 
-    def on_error(request, exc: BaseException) -> ConnexionResponse:
+    async def on_error(request, exc: BaseException) -> ConnexionResponse:
         err = _classify(exc)
         if err.status >= 500 and not isinstance(exc, (MockError, StoreUnavailable)):
             log.error("%s: unexpected error", api.name, exc_info=exc)
+        if err.kind == "method_not_allowed":
+            err.headers["Allow"] = _allow(operations, request.scope["path"]) or err.headers.get("Allow", "")
         state = request.scope.get("mockserver")
         if state is not None:
             state["error"] = err
@@ -130,13 +145,13 @@ def _make_api_app(api: MockApi, settings: Settings) -> AsyncApp:
 class ApiGate:
     """Everything that happens around one API's connexion app (see the module docstring)."""
 
-    def __init__(self, ctx: MockContext, api: MockApi, app: AsyncApp) -> None:
+    def __init__(self, ctx: MockContext, api: MockApi, settings: Settings) -> None:
         self.ctx = ctx
         self.api = api
-        self.app = app
-        with open(spec_path(api.spec)) as fh:
-            self.operations = _compile_operations(yaml.safe_load(fh))
+        self.operations = _load_operations(api.spec)
+        self.app = _make_api_app(api, settings, self.operations)
         self.cors = api.cors_headers()
+        self._next_purge = 0.0
         self.cors_raw = [(k.lower().encode(), v.encode()) for k, v in (self.cors or {}).items()]
 
     def operation(self, method: str, path: str) -> tuple[str | None, dict]:
@@ -175,6 +190,13 @@ class ApiGate:
             headers=scope["headers"],
         )
         state: dict[str, Any] = {"api": api.name, "operation": operation, "violations": [], "error": None}
+        if now >= self._next_purge:
+            # Bounded memory: expired records go once a (mock) minute, not on a timer thread.
+            self._next_purge = now + PURGE_EVERY
+            try:
+                await ctx.store.purge(now)
+            except StoreUnavailable:
+                pass
 
         # Read the body once, bounded: the journal needs it and an oversized one gets a 413
         # in the API's own format before any of it is parsed.
@@ -277,6 +299,15 @@ class ApiGate:
 
         inner = dict(scope)
         inner["mockserver"] = state
+        # The body was read whole above; say its true length, so a chunked request (no
+        # Content-Length) is not taken for an empty one by connexion's body validator.
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"transfer-encoding")]
+        headers.append((b"content-length", str(len(raw)).encode()))
+        if raw and not any(k == b"content-type" for k, _ in headers):
+            # A body without a Content-Type is read as JSON, as the vendors' examples send JSON
+            # (assumed; README). Otherwise connexion hands handlers raw bytes.
+            headers.append((b"content-type", b"application/json"))
+        inner["headers"] = headers
         await self.app(inner, replay, capture)
         return captured["status"], b"".join(captured["body"])
 
@@ -364,7 +395,7 @@ class MockServerApp:
                 raise SettingsError(str(exc)) from None
             api = cls(self.ctx, config)
             self.ctx.apis[name] = api
-            gate = ApiGate(self.ctx, api, _make_api_app(api, settings))
+            gate = ApiGate(self.ctx, api, settings)
             routes.extend((prefix, gate) for prefix in cls.prefixes)
         self.control = ControlHandlers(self.ctx)
         if settings.control:
@@ -391,8 +422,15 @@ class MockServerApp:
                     pythonic_params=False,
                 )
 
-        def on_error(request, exc):
+        operations = _load_operations("control.yaml", "/__mock")
+        for name, api in self.ctx.apis.items():
+            if api.control_spec:
+                operations += _load_operations(f"control/{api.control_spec}", f"/__mock/{name}")
+
+        async def on_error(request, exc):
             err = _classify(exc)
+            if err.kind == "method_not_allowed":
+                err.headers["Allow"] = _allow(operations, request.scope["path"]) or err.headers.get("Allow", "")
             if err.status >= 500 and not isinstance(exc, (MockError, StoreUnavailable)):
                 log.error("control: unexpected error", exc_info=exc)
             return _error_response(render_control_error(err))

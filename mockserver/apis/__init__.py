@@ -10,6 +10,8 @@ __all__ = ["REGISTRY", "api_class", "api_names"]
 
 REGISTRY: dict[str, str] = {
     "statusbadge": "mockserver.apis.statusbadge:StatusbadgeApi",
+    "sonoran": "mockserver.apis.sonoran:SonoranApi",
+    "collect": "mockserver.apis.collect:CollectApi",
 }
 
 

@@ -227,8 +227,10 @@ class StatusbadgeApi(MockApi):
                 return ErrorBody(400, {"error": "Invalid token format"}, headers)
             message = "; ".join(f"{f.key}: {f.message}" for f in err.fields) or err.message
             return ErrorBody(400, {"error": "Bad Request", "message": message}, headers)
-        if err.kind in ("unsupported_media_type", "payload_too_large"):
+        if err.kind == "unsupported_media_type":
             return ErrorBody(400, {"error": "Bad Request", "message": err.message}, headers)
+        if err.kind == "payload_too_large":
+            return ErrorBody(413, {"error": "Payload Too Large", "message": err.message}, headers)
         if err.kind == "not_found":
             return ErrorBody(404, {"error": "Not Found", "message": err.message}, headers)
         if err.kind == "method_not_allowed":

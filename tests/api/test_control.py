@@ -116,3 +116,13 @@ def test_unknown_path_is_a_plain_json_404(http):
 def test_control_errors_never_use_problem_json(http):
     r = http.post("/__mock/clock/advance", content=b"{", headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [("PUT", "/__mock/faults", "DELETE, GET, POST"), ("POST", "/__mock/requests", "DELETE, GET"),
+     ("POST", "/__mock/health", "GET"), ("PATCH", "/api/heartbeat", "OPTIONS, POST")],
+)
+def test_405_lists_every_method_the_spec_declares(http, method, path, allow):
+    r = http.request(method, path)
+    assert r.status_code == 405 and r.headers["allow"] == allow
