@@ -56,12 +56,12 @@ def on_workers(conns: list[Conn]) -> tuple[Conn, Conn]:
 
 def in_parallel(conns: list[Conn], per_conn: int, request: Callable[[Conn, int], tuple]) -> list:
     """Every connection sends `per_conn` requests from its own thread, all starting together.
-    Returns (status, body, worker pid) for each request."""
+    Returns (status, body, worker pid, i) for each request."""
     barrier = threading.Barrier(len(conns))
 
     def run(conn: Conn) -> list:
         barrier.wait()
-        return [(*conn.request(*request(conn, i)), conn.worker) for i in range(per_conn)]
+        return [(*conn.request(*request(conn, i)), conn.worker, i) for i in range(per_conn)]
 
     with ThreadPoolExecutor(len(conns)) as pool:
         futures = [pool.submit(run, conn) for conn in conns]
@@ -95,8 +95,8 @@ def test_a_heartbeat_through_one_worker_is_the_status_on_the_other(conns):
 
 def test_parallel_heartbeats_on_all_workers_are_each_counted_once(conns):
     results = in_parallel(conns, 10, lambda conn, i: ("POST", "/api/heartbeat", BODY))
-    assert Counter(status for status, _, _ in results) == {200: len(conns) * 10}
-    assert len({worker for _, _, worker in results}) == 2
+    assert Counter(status for status, *_ in results) == {200: len(conns) * 10}
+    assert len({worker for _, _, worker, _ in results}) == 2
     status, server = conns[0].request("GET", f"/__mock/statusbadge/servers/{PUBLIC_ID}")
     assert status == 200 and server["heartbeats"] == len(conns) * 10
 
@@ -108,7 +108,7 @@ def test_a_fault_with_times_1_fires_exactly_once_across_workers(conns):
     )
     assert status == 201
     results = in_parallel(conns, 5, lambda conn, i: ("POST", "/api/heartbeat", BODY))
-    assert Counter(status for status, _, _ in results) == {200: len(conns) * 5 - 1, 503: 1}
+    assert Counter(status for status, *_ in results) == {200: len(conns) * 5 - 1, 503: 1}
     _, journal = second.request("GET", "/__mock/requests?api=statusbadge")
     assert [e["fault"]["id"] for e in journal["requests"] if e["fault"]] == [fault["id"]]
     assert second.request("GET", "/__mock/faults")[1]["faults"] == []
@@ -127,3 +127,26 @@ def test_a_reset_through_one_worker_forgets_for_all(conns):
     second.request("POST", "/__mock/reset")
     assert first.request("GET", "/__mock/requests")[1]["count"] == 0
     assert first.request("GET", f"/api/status/{PUBLIC_ID}")[0] == 404
+
+
+# --- sonoran (000): "10 requests per minute", per API key ------------------------------------
+
+SONORAN = "/v2/general/servers/1/heartbeat"
+
+
+def test_exactly_10_sonoran_heartbeats_per_key_pass_per_window_across_workers(conns):
+    keys = ["KEY_ONE", "KEY_TWO"]
+    conns[0].request("POST", "/__mock/clock/set", {"now": "2026-04-08T21:35:00Z", "frozen": True})
+
+    def heartbeat(conn, i):
+        key = keys[i % 2]
+        return "POST", SONORAN, {"playerCount": i}, {"Authorization": f"Bearer {key}"}
+
+    for window in (1, 2):
+        results = in_parallel(conns, 8, heartbeat)  # 48 per key, on both workers at once
+        passed = Counter(keys[i % 2] for status, _, _, i in results if status == 200)
+        assert Counter(status for status, *_ in results) == {200: 20, 429: len(results) - 20}
+        assert passed == {"KEY_ONE": 10, "KEY_TWO": 10}
+        _, listing = conns[1].request("GET", "/__mock/sonoran/servers")
+        assert [s["heartbeats"] for s in listing["servers"]] == [10 * window, 10 * window]
+        conns[1].request("POST", "/__mock/clock/advance", {"seconds": 60})  # the next window
