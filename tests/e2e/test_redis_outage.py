@@ -13,6 +13,9 @@ from collections import Counter
 
 import pytest
 
+from mockserver.app import build_app
+from mockserver.errors import MockError
+from mockserver.settings import Settings
 from tests.multiworker import Conn, WorkerServer, pinned_connections
 from tests.redisproc import RedisProcess
 
@@ -74,6 +77,20 @@ def test_redis_down_gets_each_api_its_503_on_every_worker_and_the_mock_recovers(
         assert heartbeats(conns[0]) == 1 + len(conns)
         for conn in conns:
             conn.close()
+
+
+def test_redis_down_gets_every_api_its_own_503_body(redis):
+    expected = {}
+    for name, api in build_app(Settings()).ctx.apis.items():
+        err = api.render_error(MockError(503, "unavailable", "state store unavailable"))
+        expected[name] = (api.prefixes[0] + "x", err.status, err.body)
+    with mock_on(redis) as server:
+        redis.stop()
+        conn = Conn(server.host, server.port)
+        for name, (path, status, body) in expected.items():
+            assert status == 503, f"{name} renders a 503 as {status}"
+            assert conn.request("POST", path, {}) == (503, body), name
+        conn.close()
 
 
 def test_a_mock_started_while_redis_is_down_warns_answers_503_then_recovers(redis):
