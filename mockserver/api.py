@@ -55,6 +55,9 @@ class MockApi:
     prefixes: ClassVar[tuple[str, ...]]  # native path prefixes routed to this API
     heartbeat_operation: ClassVar[str | None] = None
     control_client: ClassVar[type | None] = None  # an ApiControl subclass: typed control calls
+    # Read a body sent without Content-Type as JSON (assumed, README) unless the document makes
+    # the header required (002 does: PlayWave answers 415 itself).
+    body_without_content_type_is_json: ClassVar[bool] = True
 
     @dataclass
     class Config:

@@ -127,6 +127,10 @@ def _make_api_app(api: MockApi, settings: Settings, operations) -> AsyncApp:
             log.error("%s: unexpected error", api.name, exc_info=exc)
         if err.kind == "method_not_allowed":
             err.headers["Allow"] = _allow(operations, request.scope["path"]) or err.headers.get("Allow", "")
+        # Some formats name the request in their errors (Laravel's 404/405: "The GET method is
+        # not supported for route api/v3/...").
+        err.data.setdefault("method", request.scope.get("method"))
+        err.data.setdefault("path", request.scope.get("path"))
         state = request.scope.get("mockserver")
         if state is not None:
             state["error"] = err
@@ -194,7 +198,7 @@ class ApiGate:
             # Bounded memory: expired records go once a (mock) minute, not on a timer thread.
             self._next_purge = now + PURGE_EVERY
             try:
-                await ctx.store.purge(now)
+                await ctx.store.purge(now - PURGE_EVERY)  # late: fakes decide expiry, not this
             except StoreUnavailable:
                 pass
 
@@ -303,7 +307,7 @@ class ApiGate:
         # Content-Length) is not taken for an empty one by connexion's body validator.
         headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"transfer-encoding")]
         headers.append((b"content-length", str(len(raw)).encode()))
-        if raw and not any(k == b"content-type" for k, _ in headers):
+        if raw and self.api.body_without_content_type_is_json and not any(k == b"content-type" for k, _ in headers):
             # A body without a Content-Type is read as JSON, as the vendors' examples send JSON
             # (assumed; README). Otherwise connexion hands handlers raw bytes.
             headers.append((b"content-type", b"application/json"))

@@ -12,6 +12,8 @@ REGISTRY: dict[str, str] = {
     "statusbadge": "mockserver.apis.statusbadge:StatusbadgeApi",
     "sonoran": "mockserver.apis.sonoran:SonoranApi",
     "collect": "mockserver.apis.collect:CollectApi",
+    "lucit": "mockserver.apis.lucit:LucitApi",
+    "playwave": "mockserver.apis.playwave:PlaywaveApi",
 }
 
 

@@ -1,0 +1,167 @@
+"""The PlayWave session state machine as a pure function of a session record, its PC record and
+"now" (seed 002, "PATCH /session/heartbeat"). No store, no clock: `PlaywaveFake` reads the records,
+asks `evaluate`, and writes what a heartbeat changes.
+
+Documented (002): heartbeat every 120 s; the session is deleted when its 4-minute TTL expires;
+CHARGE_EXHAUSTED, then auto-termination after a 2-minute grace; SESSION_REPLACED when another
+game session starts on the same PC; a launcher silent for over 4 minutes gets the game session
+terminated at the next game heartbeat (410 SESSION_ENDED); 410 SESSION_ENDING while termination
+is in progress. Assumed (spec x-mock-assumed): every period includes its last instant and the next
+state begins strictly after it (as a Redis key expires only once now > its expiry); whichever of
+end, launcher death, replacement, end of the grace and TTL expiry happens first decides the
+session's fate; an ended session answers SESSION_ENDED for `ended_retention_seconds`, then 404.
+
+Records are compact because a benchmark holds 100 000 live sessions. A session record:
+`u` provider_user_id, `c` start, `h` last heartbeat (creation counts), `i` heartbeats, and only
+when set: `p` pc_id, `k` game API key, `e` G-coin exhausted at, `n` end requested at,
+`t` terminated for a dead launcher at, `r` replaced at; plus `expires_at` for the store's late
+clean-up. A PC record: `s` its current (newest) session, `a` when that session took the PC over,
+`q` the launcher silent since (absent: alive). "Replaced" is derived when reading (the PC points
+at another session), so creating a session writes one key at a time and never races a heartbeat.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+__all__ = [
+    "PlaywaveConfig",
+    "SessionState",
+    "evaluate",
+    "launcher_dead",
+    "pc_of",
+    "play_duration",
+    "record_lapse",
+    "OK",
+    "CHARGE_EXHAUSTED",
+    "SESSION_REPLACED",
+    "SESSION_ENDING",
+    "SESSION_ENDED",
+    "SESSION_NOT_FOUND",
+]
+
+OK = "OK"
+CHARGE_EXHAUSTED = "CHARGE_EXHAUSTED"
+SESSION_REPLACED = "SESSION_REPLACED"
+SESSION_ENDING = "SESSION_ENDING"
+SESSION_ENDED = "SESSION_ENDED"
+SESSION_NOT_FOUND = "SESSION_NOT_FOUND"
+
+
+@dataclass
+class PlaywaveConfig:
+    next_heartbeat_in: int = 120  # 002: "Must be called every 2 minutes (120 seconds)"
+    ttl_seconds: float = 240  # 002: Redis TTL 4 min
+    charge_grace_seconds: float = 120  # 002: "auto-terminates after 2 min grace"
+    launcher_timeout_seconds: float = 240  # 002: launcher silent "for over 4 minutes"
+    ending_seconds: float = 5  # assumed: how long SESSION_ENDING lasts
+    ended_retention_seconds: float = 240  # assumed: SESSION_ENDED, then SESSION_NOT_FOUND
+    api_keys: list[str] = field(default_factory=list)  # pinned X-Api-Keys; empty: any key
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """What a heartbeat gets now. `status` 200/404/410; `reason` why it ended (end, charge,
+    launcher) or was replaced/expired; `ended_at` when it ended (None while a dead launcher's
+    termination waits for the next game heartbeat); `gone_after` the instant after which it
+    answers 404; `play_end` when play time stopped counting (None: still counting)."""
+
+    result: str
+    status: int
+    reason: str | None = None
+    ended_at: float | None = None
+    gone_after: float | None = None
+    play_end: float | None = None
+    pending_launcher: bool = False
+
+    @property
+    def refreshes(self) -> bool:
+        """A heartbeat in this state refreshes the TTL (the session is alive)."""
+        return self.result in (OK, CHARGE_EXHAUSTED) and not self.pending_launcher
+
+
+GONE = SessionState(SESSION_NOT_FOUND, 404, "expired")
+
+
+def pc_of(rec: dict, sid: str) -> str:
+    """A session seeded without a PC gets one of its own, derived from its id (not stored)."""
+    return rec.get("p") or "pc_" + sid.removeprefix("gs_")
+
+
+def launcher_dead(pc: dict | None, now: float, cfg: PlaywaveConfig) -> bool:
+    """002: "If the launcher hasn't sent a heartbeat for over 4 minutes" (strictly more)."""
+    return bool(pc) and "q" in pc and now - pc["q"] > cfg.launcher_timeout_seconds
+
+
+def replaced_at(rec: dict, sid: str, pc: dict | None) -> float | None:
+    current = pc.get("s") if pc else None
+    if current is None or current == sid:
+        return None
+    return rec.get("r", pc.get("a", rec["c"]))
+
+
+def evaluate(
+    rec: dict | None, pc: dict | None, sid: str, now: float, cfg: PlaywaveConfig
+) -> SessionState:
+    if rec is None:
+        return GONE
+    ttl_end = rec["h"] + cfg.ttl_seconds
+    grace_end = rec["e"] + cfg.charge_grace_seconds if "e" in rec else None
+    # (instant, tie-break, cause): the first one that has happened decides.
+    events = []
+    if "n" in rec:
+        events.append((rec["n"], 0, "end"))
+    if "t" in rec:
+        events.append((rec["t"], 1, "launcher"))
+    replaced = replaced_at(rec, sid, pc)
+    if replaced is not None:
+        events.append((replaced, 2, "replaced"))
+    if grace_end is not None and now > grace_end:
+        events.append((grace_end, 3, "charge"))
+    if now > ttl_end:
+        events.append((ttl_end, 4, "expired"))
+    if not events:
+        if launcher_dead(pc, now, cfg):
+            return SessionState(
+                SESSION_ENDED, 410, "launcher", None, ttl_end, now, pending_launcher=True
+            )
+        result = CHARGE_EXHAUSTED if "e" in rec and now >= rec["e"] else OK
+        return SessionState(result, 200, None, None, ttl_end, None)
+    at, _, cause = min(events)
+    retention = cfg.ended_retention_seconds
+    if cause == "expired":
+        return GONE
+    if cause == "replaced":
+        if now > ttl_end:
+            return GONE
+        return SessionState(SESSION_REPLACED, 200, "replaced", None, ttl_end, at)
+    if cause == "end":
+        done = at + cfg.ending_seconds
+        gone = done + retention
+        if now > gone:
+            return GONE
+        result = SESSION_ENDING if now <= done else SESSION_ENDED
+        return SessionState(result, 410, "end", done, gone, at)
+    if now > at + retention:
+        return GONE
+    return SessionState(SESSION_ENDED, 410, cause, at, at + retention, at)
+
+
+def play_duration(rec: dict, state: SessionState, now: float) -> int:
+    """Whole seconds since the session started, stopping when it stopped (assumed)."""
+    end = now if state.play_end is None else min(now, state.play_end)
+    return max(0, math.floor(end - rec["c"] + 1e-6))
+
+
+def record_lapse(rec: dict, cfg: PlaywaveConfig) -> float:
+    """The latest instant the record can still matter: the store may purge it after this."""
+    ttl_end = rec["h"] + cfg.ttl_seconds
+    lapse = ttl_end
+    if "n" in rec:
+        lapse = max(lapse, rec["n"] + cfg.ending_seconds + cfg.ended_retention_seconds)
+    if "t" in rec:
+        lapse = max(lapse, rec["t"] + cfg.ended_retention_seconds)
+    if "e" in rec and rec["e"] + cfg.charge_grace_seconds <= ttl_end:
+        lapse = max(lapse, rec["e"] + cfg.charge_grace_seconds + cfg.ended_retention_seconds)
+    return lapse

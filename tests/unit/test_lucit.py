@@ -1,0 +1,61 @@
+"""lucit's rules without HTTP: atomic delivery over a store that yields, cadence and settings."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mockserver.apis.lucit import SENT, LucitFake
+from mockserver.app import build_app
+from mockserver.settings import Settings, load_settings
+from mockserver.store.memory import MemoryStore
+
+BODY = {"lightning_version": "2.4.1"}
+
+
+class YieldingStore(MemoryStore):
+    """A memory store whose reads and writes give other requests a turn, as a networked store
+    (Redis) does; only `update` stays one atomic step."""
+
+    async def get(self, ns, key):
+        await asyncio.sleep(0)
+        value = await super().get(ns, key)
+        await asyncio.sleep(0)
+        return value
+
+    async def put(self, ns, key, value):
+        await asyncio.sleep(0)
+        await super().put(ns, key, value)
+
+
+def test_concurrent_heartbeats_deliver_each_instruction_once():
+    async def scenario():
+        fake = LucitFake(YieldingStore())
+        queued = [await fake.queue("dev", f"step-{n}", [], None, now=100.0) for n in range(5)]
+        answers = await asyncio.gather(*(fake.heartbeat("dev", BODY, now=101.0) for _ in range(40)))
+        return queued, answers, await fake.device("dev")
+
+    queued, answers, device = asyncio.run(scenario())
+    delivered = [a["lcuid"] for a in answers if a is not None]
+    assert sorted(delivered) == sorted(q["lcuid"] for q in queued)
+    assert answers.count(None) == 35
+    assert device["heartbeats"] == 40
+    assert all(i["status"] == SENT for i in device["instructions"])
+
+
+def test_cadence_is_the_assumed_60_seconds_and_a_setting():
+    assert build_app(Settings(apis=["lucit"])).ctx.apis["lucit"].cadence().interval == 60
+    tuned = Settings(apis=["lucit"], api_settings={"lucit": {"heartbeat_interval_seconds": 30}})
+    assert build_app(tuned).ctx.apis["lucit"].cadence().interval == 30
+
+
+def test_pinned_credentials_read_from_environment_lists():
+    settings = load_settings(
+        env={
+            "MOCKSERVER_APIS": "lucit",
+            "MOCKSERVER_LUCIT__TOKENS": "tok-1, tok-2",
+            "MOCKSERVER_LUCIT__APP_IDS": '["LCUID-LAP-x"]',
+        }
+    )
+    config = build_app(settings).ctx.apis["lucit"].config
+    assert config.tokens == ["tok-1", "tok-2"]
+    assert config.app_ids == ["LCUID-LAP-x"]

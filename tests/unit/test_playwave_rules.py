@@ -1,0 +1,83 @@
+"""The PlayWave state machine (mockserver.apis.playwave.rules and fake) without HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from mockserver.apis.playwave.fake import PCS, SESSIONS, PlaywaveFake
+from mockserver.apis.playwave.rules import (
+    GONE,
+    PlaywaveConfig,
+    evaluate,
+    play_duration,
+    record_lapse,
+)
+from mockserver.store.memory import MemoryStore
+
+CFG = PlaywaveConfig()
+SID = "gs_550e8400-e29b-41d4-a716-446655440000"
+
+
+def rec(**fields) -> dict:
+    return {"u": "1", "c": 0.0, "h": 0.0, "i": 0, **fields}
+
+
+def test_no_record_is_gone():
+    assert evaluate(None, None, SID, 0, CFG) is GONE
+
+
+def test_fresh_session_is_ok_until_strictly_after_the_ttl():
+    assert evaluate(rec(), None, SID, 240, CFG).result == "OK"
+    assert evaluate(rec(), None, SID, 240.001, CFG) is GONE
+
+
+def test_end_before_exhaustion_grace_decides():
+    state = evaluate(rec(n=10.0, e=0.0), None, SID, 130, CFG)
+    assert (state.result, state.reason) == ("SESSION_ENDED", "end")
+
+
+def test_grace_over_before_replacement_stays_ended():
+    pc = {"s": "gs_other", "a": 200.0}
+    state = evaluate(rec(h=100.0, e=0.0, r=200.0), pc, SID, 210, CFG)
+    assert (state.status, state.reason, state.ended_at) == (410, "charge", 120.0)
+
+
+def test_replacement_time_falls_back_to_the_pc_takeover():
+    pc = {"s": "gs_other", "a": 50.0}
+    state = evaluate(rec(), pc, SID, 100, CFG)
+    assert (state.result, state.play_end) == ("SESSION_REPLACED", 50.0)
+    assert play_duration(rec(), state, 100) == 50
+
+
+def test_pc_pointing_at_the_session_itself_is_not_a_replacement():
+    assert evaluate(rec(), {"s": SID, "a": 0.0}, SID, 10, CFG).result == "OK"
+
+
+def test_dead_launcher_is_a_pending_termination_not_a_stored_one():
+    state = evaluate(rec(h=200.0), {"q": 0.0}, SID, 241, CFG)
+    assert (state.result, state.pending_launcher, state.ended_at) == ("SESSION_ENDED", True, None)
+    assert not state.refreshes
+
+
+def test_a_far_balance_does_not_keep_an_abandoned_record():
+    assert record_lapse(rec(e=100_000.0), CFG) == 240
+
+
+def test_record_lasts_through_the_ended_retention():
+    assert record_lapse(rec(n=100.0), CFG) == 100 + 5 + 240
+
+
+def test_session_records_are_compact():
+    """A benchmark holds 100 000 live sessions: a typical record stays a short JSON object."""
+    store = MemoryStore()
+    fake = PlaywaveFake(store, CFG)
+
+    async def go():
+        sid = await fake.create({"provider_user_id": "123456789"}, 1_775_000_000.123456)
+        await fake.heartbeat(sid, "123456789", "key", 1_775_000_120.654321)
+        return await store.get(SESSIONS, sid), await store.count(PCS)
+
+    record, pcs = asyncio.run(go())
+    assert len(json.dumps(record, separators=(",", ":"))) <= 100
+    assert pcs == 0  # a session on a PC of its own needs no PC record
