@@ -150,3 +150,99 @@ def test_exactly_10_sonoran_heartbeats_per_key_pass_per_window_across_workers(co
         _, listing = conns[1].request("GET", "/__mock/sonoran/servers")
         assert [s["heartbeats"] for s in listing["servers"]] == [10 * window, 10 * window]
         conns[1].request("POST", "/__mock/clock/advance", {"seconds": 60})  # the next window
+
+
+# --- playwave (002): a new session on a PC replaces the old one ------------------------------
+
+PLAYWAVE = "/v1/game/session/heartbeat"
+PW_USER, PW_KEY = "123456789", "game-key-1"
+
+
+def playwave_beat(conn: Conn, sid: str) -> str:
+    status, body = conn.request(
+        "PATCH",
+        PLAYWAVE,
+        {"game_session_id": sid, "provider_user_id": PW_USER},
+        {"X-Api-Key": PW_KEY},
+    )
+    assert status == 200, body
+    return body["data"]["result"]
+
+
+def playwave_request(sid: str) -> tuple:
+    body = {"game_session_id": sid, "provider_user_id": PW_USER}
+    return "PATCH", PLAYWAVE, body, {"X-Api-Key": PW_KEY}
+
+
+def test_a_replaced_playwave_session_is_replaced_on_every_worker(conns):
+    first, second = on_workers(conns)
+    first.request("POST", "/__mock/clock/freeze")
+    new_session = {"provider_user_id": PW_USER, "pc_id": "pc-7"}
+    old = first.request("POST", "/__mock/playwave/sessions", new_session)[1]["game_session_id"]
+    assert [playwave_beat(c, old) for c in (first, second)] == ["OK", "OK"]
+    new = second.request("POST", "/__mock/playwave/sessions", new_session)[1]["game_session_id"]
+
+    results = in_parallel(conns, 6, lambda conn, i: playwave_request((old, new)[i % 2]))
+    by_session = {old: set(), new: set()}
+    for status, body, worker, i in results:
+        assert status == 200
+        by_session[(old, new)[i % 2]].add((body["data"]["result"], worker))
+    workers = {conn.worker for conn in conns}
+    assert by_session == {
+        old: {("SESSION_REPLACED", w) for w in workers},
+        new: {("OK", w) for w in workers},
+    }
+
+
+def test_of_playwave_sessions_created_at_once_on_one_pc_exactly_one_stays_on_every_worker(conns):
+    first, second = on_workers(conns)
+    first.request("POST", "/__mock/clock/freeze")
+    new_session = {"provider_user_id": PW_USER, "pc_id": "pc-7"}
+    created = in_parallel(
+        conns, 2, lambda conn, i: ("POST", "/__mock/playwave/sessions", new_session)
+    )
+    sessions = [body["game_session_id"] for status, body, _, _ in created if status == 201]
+    assert len(sessions) == len(conns) * 2
+    seen = [(playwave_beat(first, sid), playwave_beat(second, sid)) for sid in sessions]
+    assert Counter(seen) == {
+        ("OK", "OK"): 1,
+        ("SESSION_REPLACED", "SESSION_REPLACED"): len(sessions) - 1,
+    }
+    current = sessions[seen.index(("OK", "OK"))]
+    _, launcher = second.request("GET", "/__mock/playwave/launchers/pc-7")
+    assert launcher["current_session"] == current
+
+
+# --- lucit (003): a queued instruction is delivered once ---------------------------------------
+
+LUCIT_DEVICE = "LCUID-LD-5b1c2d3e-0000-4000-8000-000000000001"
+LUCIT = f"/api/v3/analytics/lightning-devices/{LUCIT_DEVICE}/heartbeat"
+LUCIT_HEADERS = {
+    "Authorization": "Bearer tok-lucit",
+    "Accept": "application/json",
+    "AppIdV3": "LCUID-LAP-5c43c6e0-e03d-45ff-92b1-1bd05122dcb3",
+}
+LUCIT_BODY = {"lightning_version": "2.4.1", "device_info": ["os:linux"]}
+
+
+def test_each_lucit_instruction_is_delivered_exactly_once_across_workers(conns):
+    first, second = on_workers(conns)
+    assert first.request("POST", LUCIT, LUCIT_BODY, LUCIT_HEADERS)[0] == 200
+    queued = []
+    for n in range(5):
+        status, instruction = (first, second)[n % 2].request(
+            "POST", f"/__mock/lucit/devices/{LUCIT_DEVICE}/instructions", {"instruction": f"i{n}"}
+        )
+        assert status == 201
+        queued.append(instruction["lcuid"])
+
+    results = in_parallel(conns, 4, lambda conn, i: ("POST", LUCIT, LUCIT_BODY, LUCIT_HEADERS))
+    assert {status for status, *_ in results} == {200}
+    delivered = [
+        body["lightning_device_remote_instruction"]["lcuid"]
+        for _, body, _, _ in results
+        if body["lightning_device_remote_instruction"] is not None
+    ]
+    assert sorted(delivered) == sorted(queued)  # each once, none twice
+    _, device = second.request("GET", f"/__mock/lucit/devices/{LUCIT_DEVICE}")
+    assert [i["status"] for i in device["instructions"]] == [1] * 5
