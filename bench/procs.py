@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import ctypes
 import os
+import resource
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["Processes", "busy_pct", "cpu_times", "descendants", "free_port", "rss_mb"]
+__all__ = ["CpuWatch", "Processes", "busy_pct", "cpu_times", "descendants", "free_port", "rss_mb"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -74,6 +75,55 @@ def busy_pct(seconds: float = 1.0) -> float:
     total = sum(after) - sum(before)
     idle = (after[3] + after[4]) - (before[3] + before[4])
     return round(100 * (total - idle) / total, 1) if total else 0.0
+
+
+def _process_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+class CpuWatch:
+    """CPU used during a measurement (100 = one core): by the server, by wrk, by everything else.
+
+    This machine is shared; "other" is what the table shows as bg%, the noise behind a row.
+    """
+
+    def __init__(self, server_pid: int) -> None:
+        self.pids = [server_pid, *descendants(server_pid)]
+        self.started = time.monotonic()
+        self.machine = cpu_times()
+        self.server = sum(_process_ticks(p) for p in self.pids)
+        self.children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.me = resource.getrusage(resource.RUSAGE_SELF)
+
+    def stop(self) -> dict:
+        seconds = time.monotonic() - self.started
+        tick = os.sysconf("SC_CLK_TCK")
+        machine = cpu_times()
+        busy = (sum(machine) - machine[3] - machine[4]) - (
+            sum(self.machine) - self.machine[3] - self.machine[4]
+        )
+        server = sum(_process_ticks(p) for p in self.pids) - self.server
+        children, me = (
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+            resource.getrusage(resource.RUSAGE_SELF),
+        )
+        wrk = (children.ru_utime + children.ru_stime) - (
+            self.children.ru_utime + self.children.ru_stime
+        )
+        harness = (me.ru_utime + me.ru_stime) - (self.me.ru_utime + self.me.ru_stime)
+
+        def pct(cpu_seconds: float) -> float:
+            return round(100 * cpu_seconds / seconds, 1) if seconds else 0.0
+
+        return {
+            "server_cpu_pct": pct(server / tick),
+            "wrk_cpu_pct": pct(wrk),
+            "other_cpu_pct": max(0.0, pct(busy / tick - server / tick - wrk - harness)),
+        }
 
 
 def cpu_times() -> list[int]:

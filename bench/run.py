@@ -22,7 +22,7 @@ import report
 import targets
 import tools
 from httpjson import request_json, request_raw
-from procs import Processes, busy_pct, cpu_times
+from procs import CpuWatch, Processes, busy_pct, cpu_times
 from workloads import API_ORDER, MOCK_ENV, SCALE_FILLS, build_heartbeat
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -136,6 +136,16 @@ def prepare_heartbeats(base_url: str, apis: list[str], count: int = 1) -> tuple[
     return ready, problems
 
 
+def measured_wrk(args, started: targets.Started, heartbeat) -> dict:
+    """One measured wrk run, with the CPU the server, wrk and other processes used meanwhile."""
+    watch = CpuWatch(started.process.pid)
+    result = loadgen.run_wrk(
+        started.base_url, heartbeat, args.duration, args.threads, args.connections
+    )
+    result.update(watch.stop())
+    return result
+
+
 def summarise(runs: list[dict]) -> dict:
     """Median over rounds (runs are interleaved, so a noisy moment hits one round, not a target)."""
     errors = sum(r["non_2xx_3xx"] + r["socket_errors"] + r["timeouts"] for r in runs)
@@ -145,6 +155,8 @@ def summarise(runs: list[dict]) -> dict:
         "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 3),
         "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 3),
         "errors": errors,
+        "other_cpu_pct": round(statistics.median(r["other_cpu_pct"] for r in runs)),
+        "server_cpu_pct": round(statistics.median(r["server_cpu_pct"] for r in runs)),
         "rounds": [{k: v for k, v in r.items() if k != "wrk_text"} for r in runs],
     }
 
@@ -208,13 +220,15 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
             base = running[name].base_url
             if round_no == 0 and args.warmup > 0:
                 loadgen.run_wrk(base, heartbeat, args.warmup, args.threads, args.connections)
-            result = loadgen.run_wrk(base, heartbeat, args.duration, args.threads, args.connections)
+            result = measured_wrk(args, running[name], heartbeat)
             runs[(name, api)].append(result)
             rss_after[(name, api)] = max(rss_after.get((name, api), 0.0), running[name].rss_mb())
             say(
                 f"round {round_no + 1}/{args.rounds} {name}/{api}: {result['rps']:,.0f} req/s, "
                 f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
-                f"non-2xx {result['non_2xx_3xx']}, RSS {rss_after[(name, api)]} MB"
+                f"non-2xx {result['non_2xx_3xx']}, RSS {rss_after[(name, api)]} MB, "
+                f"CPU server/wrk/other {result['server_cpu_pct']:.0f}/{result['wrk_cpu_pct']:.0f}/"
+                f"{result['other_cpu_pct']:.0f}%"
             )
 
     rows, shown_startup = [], set()
@@ -286,9 +300,7 @@ def scale_phase(args, procs, log_dir: Path, document: dict, mock_spec) -> list[d
         for api, heartbeat in heartbeats.items():
             if args.warmup > 0:
                 loadgen.run_wrk(base, heartbeat, args.warmup, args.threads, args.connections)
-            out[api] = loadgen.run_wrk(
-                base, heartbeat, args.duration, args.threads, args.connections
-            )
+            out[api] = measured_wrk(args, mock, heartbeat)
             say(f"scale {tag} {api}: {out[api]['rps']:,.0f} req/s, p99 {out[api]['p99_ms']:.2f} ms")
         return out
 

@@ -37,6 +37,7 @@ def _python() -> str:
 
 def _server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONUNBUFFERED"] = "1"  # the `ready` line reaches the log when printed, not at exit
     env.update(extra or {})
     return env
 

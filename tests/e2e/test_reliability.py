@@ -123,7 +123,7 @@ def test_sigterm_finishes_in_flight_requests_then_exits_0():
 
 
 def test_soak_memory_stays_flat():
-    """6 000 heartbeats from ever-new servers, with the mock clock moving past the TTL: the
+    """8 000 heartbeats from ever-new servers, with the mock clock moving past the TTL: the
     store holds only live records, the journal stays at its cap, and the interpreter's
     allocated blocks after the second half are no more than after the first (bounded in
     count, no sleeping)."""
@@ -151,17 +151,18 @@ def test_soak_memory_stays_flat():
 
         marks = []
         for half in range(2):
-            for _batch in range(12):
+            for _batch in range(16):
                 for _ in range(250):
                     await one()
                 await ctx.clock.advance(30)  # 10 batches = 300 s: the first ones expire
             gc.collect()
             marks.append(sys.getallocatedblocks())
             live = await ctx.store.count("statusbadge:servers")
-            assert live <= 11 * 250, live
+            # bounded by TTL (300 s) + the purge's lateness (up to 120 s): at most 15 batches
+            assert live <= 15 * 250, live
             assert len(await ctx.journal.entries()) == 500
         return marks, sent
 
     marks, sent = asyncio.run(soak())
-    assert sent == 6_000
+    assert sent == 8_000
     assert marks[1] <= marks[0] * 1.2, marks
