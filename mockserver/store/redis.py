@@ -128,6 +128,13 @@ class RedisStore:
             "timeout": 10.0,  # wait this long for a free pooled connection under load
         }
         # Query parameters (socket_timeout=..., max_connections=...) override the defaults.
+        database = urlsplit(redis_url).path.strip("/")
+        if redis_url.startswith(("redis://", "rediss://")) and not (
+            database == "" or database.isdigit()
+        ):
+            raise ValueError(
+                f"invalid Redis URL {self.where!r}: database {database!r} is not a number"
+            )
         try:
             pool = BlockingConnectionPool.from_url(redis_url, **options)
         except ValueError as exc:

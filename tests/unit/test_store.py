@@ -235,9 +235,13 @@ def test_the_key_prefix_comes_from_the_url_and_defaults_to_mockserver():
     assert split_prefix("redis://h:1/2") == ("redis://h:1/2", DEFAULT_PREFIX)
 
 
-def test_an_invalid_redis_url_is_a_clear_error():
-    with pytest.raises(ValueError, match="Redis URL"):
-        RedisStore("redis://127.0.0.1:1/0?socket_timeout=soon")
+@pytest.mark.parametrize(
+    "url",
+    ["redis://127.0.0.1:1/0?socket_timeout=soon", "redis://127.0.0.1:abc/0", "redis://h:1/x"],
+)
+def test_an_invalid_redis_url_is_a_clear_error(url):
+    with pytest.raises(ValueError, match="invalid Redis URL"):
+        RedisStore(url)
 
 
 def test_every_call_on_an_unreachable_redis_raises_store_unavailable():
