@@ -69,6 +69,25 @@ def drop_prefix(server: RedisProcess, url: str) -> None:
         client.close()
 
 
+def store_snapshot(server: BackgroundServer, api: str) -> dict:
+    """Every record of an API's namespaces, read between requests from outside the server's
+    event loop: {namespace: {key: record as stored}}, for "this request changed nothing"."""
+    store = server.app.ctx.store
+    if store.kind == "memory":
+        return {ns: dict(v) for ns, v in store._data.items() if ns.startswith(api + ":")}
+    import redis
+
+    client = redis.Redis.from_url(store.where, decode_responses=True)
+    try:
+        start = len(store.prefix) + 2  # <prefix>h:<ns>
+        return {
+            name[start:]: client.hgetall(name)
+            for name in client.scan_iter(match=f"{store.prefix}h:{api}:*")
+        }
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="session")
 def store_url(request, store_kind):
     """A factory of store URLs for the store under test (a fresh key prefix each on Redis)."""
