@@ -76,6 +76,7 @@ def format_table(rows: list[dict]) -> str:
         ("p50ms", 6, lambda r: _num(r.get("p50_ms"), 2)),
         ("p99ms", 6, lambda r: _num(r.get("p99_ms"), 1)),
         ("err", 5, lambda r: _num(r.get("errors"))),
+        ("srv%", 4, lambda r: _num(r.get("server_cpu_pct"))),
         ("bg%", 4, lambda r: _num(r.get("other_cpu_pct"))),
         ("RSS MB", 7, lambda r: _num(r.get("rss_mb"), 1)),
         ("start s", 7, lambda r: _num(r.get("startup_s"), 2)),

@@ -27,6 +27,7 @@ from workloads import API_ORDER, MOCK_ENV, SCALE_FILLS, build_heartbeat
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
+FILL_CONNECTIONS = 64
 BUSY_PCT_WARNING = 15.0  # CPU busy before start (other processes) above which figures are noted
 
 
@@ -311,8 +312,14 @@ def scale_phase(args, procs, log_dir: Path, document: dict, mock_spec) -> list[d
     for fill in fills:
         max_seconds = min(600.0, max(30.0, args.scale / 150))
         say(f"scale: creating {args.scale:,} {fill.api} {fill.what} (at most {max_seconds:.0f} s)")
+        # Filling is set-up, not a measurement: more connections keep the server busier.
         result = loadgen.run_fill(
-            base, fill, args.scale, max_seconds, args.threads, args.connections
+            base,
+            fill,
+            args.scale,
+            max_seconds,
+            args.threads,
+            max(args.connections, FILL_CONNECTIONS),
         )
         rss_now = mock.rss_mb()  # before counting: the listing itself allocates
         counted, how = count_live(base, fill.count_path)

@@ -29,6 +29,7 @@ from mockserver.apis import api_class, api_names
 from mockserver.clock import Clock
 from mockserver.context import MockContext
 from mockserver.control import ControlHandlers, render_control_error
+from mockserver.docs_live import DocsApp
 from mockserver.errors import MockError, classify
 from mockserver.faults import Faults
 from mockserver.journal import Journal, body_for_journal, new_entry
@@ -404,6 +405,8 @@ class MockServerApp:
         self.control = ControlHandlers(self.ctx)
         if settings.control:
             routes.append(("/__mock", self._control_gate(self._make_control_app())))
+            specs = [(n, a.spec, a.control_spec) for n, a in self.ctx.apis.items()]
+            routes.append(("/__mock/docs", self._control_gate(DocsApp(SPEC_DIR, specs))))
         self.routes = sorted(routes, key=lambda r: -len(r[0]))
 
     def _make_control_app(self) -> AsyncApp:

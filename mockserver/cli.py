@@ -91,6 +91,35 @@ def _serve(args: argparse.Namespace) -> int:
     return 0 if server.started else 1
 
 
+def _docs(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mockserver.app import SPEC_DIR
+    from mockserver.docs import build_site
+    from mockserver.docs_readme import readme_tables, update_readme
+    from mockserver.specdoc import load_api_docs
+
+    if not (args.out or args.readme or args.check_readme):
+        return _fail("docs: pass --out DIR, --readme FILE or --check-readme FILE")
+    if args.out:
+        written = build_site(args.out)
+        print(f"wrote {len(written)} pages to {args.out}/ (open {Path(args.out) / 'index.html'})")
+    readme = args.readme or args.check_readme
+    if readme:
+        path = Path(readme)
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        updated = update_readme(text, readme_tables(load_api_docs(SPEC_DIR)[0]))
+        if args.check_readme and updated != text:
+            print(f"{readme}: the API tables are stale; run `mockserver docs --readme {readme}`")
+            return 1
+        if args.readme and updated != text:
+            path.write_text(updated, encoding="utf-8")
+            print(f"{readme}: API tables updated")
+        else:
+            print(f"{readme}: API tables are current")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockserver", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -107,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--validate-responses", action="store_true", help="check every answer against its spec")
     serve.add_argument("--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(func=_serve)
+
+    docs = sub.add_parser("docs", help="write the static API docs and/or the README's API tables")
+    docs.add_argument("--out", metavar="DIR", help="write the HTML site (index + a page per API)")
+    readme = docs.add_mutually_exclusive_group()
+    readme.add_argument("--readme", metavar="FILE", help="write the per-API tables into FILE")
+    readme.add_argument("--check-readme", metavar="FILE", help="exit 1 if FILE's tables are stale")
+    docs.set_defaults(func=_docs)
     return parser
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from mockserver.api import CadencePolicy, ErrorBody, MockApi
+from mockserver.client import ApiControl
 from mockserver.clock import iso_utc
 from mockserver.errors import FieldError, MockError
 from mockserver.security import security_map
@@ -166,12 +167,34 @@ class CollectFake:
         return await self.store.update(self.EXTERNAL, "armed", take)
 
 
+class CollectControl(ApiControl):
+    """`client.collect`: systems and their liveness; arm the documented external_api_error."""
+
+    api = "collect"
+
+    def systems(self) -> list[dict]:
+        return self._call("GET", "/systems")["systems"]
+
+    def system(self, system_id: str) -> dict:
+        return self._call("GET", f"/systems/{system_id}")
+
+    def arm_external_error(self, **rule) -> dict:
+        return self._call("POST", "/external-errors", json=rule)
+
+    def external_errors(self) -> dict:
+        return self._call("GET", "/external-errors")
+
+    def clear_external_errors(self) -> None:
+        self._call("DELETE", "/external-errors")
+
+
 class CollectApi(MockApi):
     name = "collect"
     title = "System liveness heartbeat"
     source = "001_dc8cb1dc925d0633.txt"
     spec = "collect.yaml"
     control_spec = "collect.yaml"
+    control_client = CollectControl
     prefixes = ("/api/systems",)
     heartbeat_operation = "collect_heartbeat"
 

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from mockserver.api import CadencePolicy, ErrorBody, MockApi
+from mockserver.client import ApiControl
 from mockserver.clock import iso_utc, parse_iso
 from mockserver.errors import FieldError, MockError
 from mockserver.security import security_map
@@ -240,12 +241,37 @@ def _names(value) -> list[str]:
 
 
 # --- the API --------------------------------------------------------------------------------
+class LucitControl(ApiControl):
+    """`client.lucit`: queue, inspect and acknowledge remote instructions."""
+
+    api = "lucit"
+
+    def queue(self, lcuid: str, instruction: str, *, parameters: list | None = None,
+              run_at: str | None = None) -> dict:
+        body: dict = {"instruction": instruction}
+        if parameters is not None:
+            body["parameters"] = parameters
+        if run_at is not None:
+            body["run_at"] = run_at
+        return self._call("POST", f"/devices/{lcuid}/instructions", json=body)
+
+    def ack(self, instruction_lcuid: str) -> dict:
+        return self._call("POST", f"/instructions/{instruction_lcuid}/ack")
+
+    def device(self, lcuid: str) -> dict:
+        return self._call("GET", f"/devices/{lcuid}")
+
+    def devices(self) -> dict:
+        return self._call("GET", "/devices")
+
+
 class LucitApi(MockApi):
     name = "lucit"
     title = "Lucit lightning-device heartbeat"
     source = "003_6aa88d2c6513c784.txt"
     spec = "lucit.yaml"
     control_spec = "lucit.yaml"
+    control_client = LucitControl
     prefixes = ("/api/v3/analytics/lightning-devices/",)
     heartbeat_operation = "lucit_heartbeat"
 

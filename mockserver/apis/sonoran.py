@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.api import CadencePolicy, ErrorBody, MockApi
+from mockserver.client import ApiControl
 from mockserver.clock import iso_utc
 from mockserver.errors import MockError
 from mockserver.journal import redact_header
@@ -181,12 +182,22 @@ class SonoranFake:
         ]
 
 
+class SonoranControl(ApiControl):
+    """`client.sonoran`: the latest heartbeat per API key and server."""
+
+    api = "sonoran"
+
+    def servers(self) -> list[dict]:
+        return self._call("GET", "/servers")["servers"]
+
+
 class SonoranApi(MockApi):
     name = "sonoran"
     title = "Sonoran CAD v2 heartbeat"
     source = "000_60f532caf9b1dfbf.txt"
     spec = "sonoran.yaml"
     control_spec = "sonoran.yaml"
+    control_client = SonoranControl
     prefixes = ("/v2/",)
     heartbeat_operation = "sonoran_heartbeat"
 

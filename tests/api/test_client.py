@@ -78,3 +78,42 @@ def test_non_2xx_raises_a_clear_error(client):
 def test_unknown_api_attribute(client):
     with pytest.raises(AttributeError, match="no attribute or API 'nope'"):
         client.nope  # noqa: B018
+
+
+def test_sonoran_calls(client):
+    httpx.post(client.url + "/v2/general/servers/3/heartbeat", json={"playerCount": 5}, headers={"Authorization": "Bearer key-abcdef"})
+    (server,) = client.sonoran.servers()
+    assert server["serverId"] == 3 and server["playerCount"] == 5
+
+
+def test_collect_calls(client):
+    httpx.post(client.url + "/api/systems/heartbeat", json={"system_id": "sys-1"}, auth=("u", "p"))
+    assert client.collect.systems()[0]["system_id"] == "sys-1"
+    assert client.collect.system("sys-1")["alive"] is True
+    client.collect.arm_external_error(times=1)
+    assert client.collect.external_errors()
+    r = httpx.post(client.url + "/api/systems/heartbeat", json={"system_id": "sys-1"}, auth=("u", "p"))
+    assert r.json()["data"]["type"] == "external_api_error"
+    client.collect.clear_external_errors()
+
+
+def test_playwave_calls(client):
+    sid = client.playwave.create_session("123", pc_id="pc-1")["game_session_id"]
+    assert [s["game_session_id"] for s in client.playwave.sessions(pc_id="pc-1")] == [sid]
+    assert client.playwave.session(sid)["status"] == "active"
+    client.playwave.stop_launcher("pc-1")
+    assert client.playwave.launcher("pc-1")["alive"] is False
+    client.playwave.start_launcher("pc-1")
+    client.playwave.launcher_heartbeat("pc-1")
+    client.playwave.exhaust(sid)
+    assert client.playwave.session(sid)["exhausted_at"] is not None
+    client.playwave.end(sid)
+    assert client.playwave.session(sid)["end_requested_at"] is not None
+
+
+def test_lucit_calls(client):
+    queued = client.lucit.queue("LCUID-LD-1", "reload", parameters=[], run_at=None)
+    assert queued["status"] == 0
+    assert client.lucit.device("LCUID-LD-1")["instructions"][0]["lcuid"] == queued["lcuid"]
+    assert client.lucit.ack(queued["lcuid"])["status"] == 2
+    assert client.lucit.devices()

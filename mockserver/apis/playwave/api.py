@@ -14,6 +14,7 @@ from connexion import request as current_request
 from mockserver.api import CadencePolicy, ErrorBody, MockApi
 from mockserver.apis.playwave.fake import PlaywaveFake, SessionExists
 from mockserver.apis.playwave.rules import PlaywaveConfig
+from mockserver.client import ApiControl
 from mockserver.errors import FieldError, MockError
 from mockserver.security import security_map
 
@@ -71,6 +72,39 @@ def request_id() -> str:
     return "req_" + secrets.token_hex(6)
 
 
+class PlaywaveControl(ApiControl):
+    """`client.playwave`: seed sessions (verify is not documented) and drive their life."""
+
+    api = "playwave"
+
+    def create_session(self, provider_user_id: str, **fields) -> dict:
+        return self._call("POST", "/sessions", json={"provider_user_id": provider_user_id, **fields})
+
+    def sessions(self, *, pc_id: str | None = None) -> list[dict]:
+        return self._call("GET", "/sessions", params={"pc_id": pc_id} if pc_id else None)["sessions"]
+
+    def session(self, game_session_id: str) -> dict:
+        return self._call("GET", f"/sessions/{game_session_id}")
+
+    def exhaust(self, game_session_id: str) -> dict:
+        return self._call("POST", f"/sessions/{game_session_id}/exhaust")
+
+    def end(self, game_session_id: str) -> dict:
+        return self._call("POST", f"/sessions/{game_session_id}/end")
+
+    def launcher(self, pc_id: str) -> dict:
+        return self._call("GET", f"/launchers/{pc_id}")
+
+    def stop_launcher(self, pc_id: str) -> dict:
+        return self._call("POST", f"/launchers/{pc_id}/stop")
+
+    def start_launcher(self, pc_id: str) -> dict:
+        return self._call("POST", f"/launchers/{pc_id}/start")
+
+    def launcher_heartbeat(self, pc_id: str) -> dict:
+        return self._call("POST", f"/launchers/{pc_id}/heartbeat")
+
+
 class PlaywaveApi(MockApi):
     name = "playwave"
     title = "PlayWave game-session heartbeat"
@@ -78,6 +112,7 @@ class PlaywaveApi(MockApi):
     body_without_content_type_is_json = False  # 002: Content-Type application/json is required
     spec = "playwave.yaml"
     control_spec = "playwave.yaml"
+    control_client = PlaywaveControl
     prefixes = ("/v1/game/session",)
     heartbeat_operation = "playwave_heartbeat"
     Config = PlaywaveConfig

@@ -1,0 +1,115 @@
+"""`/__mock/docs` on the running app: the same pages, each API's spec and Swagger UI, under the
+control token, on paths no native API can use."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockserver.apis import api_names
+from mockserver.app import SPEC_DIR
+from mockserver.docs import render_site
+from mockserver.specdoc import load_api_docs
+
+
+@pytest.fixture
+def client(asgi_client):
+    return asgi_client()
+
+
+def test_docs_index_lists_every_enabled_api(client):
+    response = client.get("/__mock/docs/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    for name in api_names():
+        assert f'href="{name}.html"' in response.text
+        assert f'href="{name}/ui/"' in response.text
+
+
+def test_docs_pages_match_the_static_site_with_links_to_the_ui(client):
+    apis, control = load_api_docs(SPEC_DIR)
+    static = render_site(apis, control)
+    for name in static:
+        response = client.get(f"/__mock/docs/{name}")
+        assert response.status_code == 200, name
+        assert response.text.count('class="op"') == static[name].count('class="op"')
+
+
+def test_docs_without_trailing_slash_redirect_so_relative_links_work(client):
+    response = client.get("/__mock/docs", follow_redirects=False)
+    assert response.status_code == 308
+    assert response.headers["location"] == "/__mock/docs/"
+    name = api_names()[0]
+    response = client.get(f"/__mock/docs/{name}/ui", follow_redirects=False)
+    assert response.headers["location"] == f"/__mock/docs/{name}/ui/"
+
+
+def test_openapi_json_puts_this_mock_first_for_try_it_out(client):
+    apis, _ = load_api_docs(SPEC_DIR)
+    for api in apis:
+        spec = client.get(f"/__mock/docs/{api.name}/openapi.json").json()
+        assert spec["servers"][0] == {"url": api.spec.base or "/", "description": "this mock"}
+        assert spec["servers"][1:] == api.spec.servers
+        assert set(spec["paths"]) == set(api.spec.spec["paths"])
+
+
+def test_control_specs_are_served_for_the_control_ui(client):
+    assert client.get("/__mock/docs/control/openapi.json").json()["servers"] == [{"url": "/__mock"}]
+    ui = client.get("/__mock/docs/control/ui/").text
+    for api in load_api_docs(SPEC_DIR)[0]:
+        if api.control:
+            url = f"/__mock/docs/control/{api.name}/openapi.json"
+            assert client.get(url).json()["servers"][0]["url"] == f"/__mock/{api.name}"
+            assert f"../{api.name}/openapi.json" in ui
+
+
+def test_swagger_ui_assets_come_from_the_installed_bundle(client):
+    page = client.get(f"/__mock/docs/{api_names()[0]}/ui/").text
+    assert "../../swagger-ui/swagger-ui-bundle.js" in page and "//cdn" not in page
+    asset = client.get("/__mock/docs/swagger-ui/swagger-ui-bundle.js")
+    assert asset.status_code == 200
+    assert asset.headers["content-type"].startswith("text/javascript")
+    assert len(asset.content) > 100_000
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/__mock/docs/nope.html",
+        "/__mock/docs/swagger-ui/index.j2",
+        "/__mock/docs/swagger-ui/%2e%2e",
+        "/__mock/docs/swagger-ui/vendor/x.js",
+        "/__mock/docsx",
+    ],
+)
+def test_unknown_docs_paths_get_the_control_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json()["error"]["kind"] == "not_found"
+
+
+def test_docs_are_read_only(client):
+    response = client.post("/__mock/docs/")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+    assert response.json()["error"]["kind"] == "method_not_allowed"
+
+
+def test_docs_need_the_control_token_when_one_is_set(asgi_client):
+    client = asgi_client(control_token="s3cret")
+    assert client.get("/__mock/docs/").status_code == 401
+    assert client.get("/__mock/docs/", headers={"X-Mock-Token": "s3cret"}).status_code == 200
+
+
+def test_docs_list_only_the_enabled_apis(asgi_client):
+    first, *others = api_names()
+    client = asgi_client(apis=[first])
+    index = client.get("/__mock/docs/").text
+    assert f'href="{first}.html"' in index
+    for name in others:
+        assert f'href="{name}.html"' not in index
+        assert client.get(f"/__mock/docs/{name}.html").status_code == 404
+
+
+def test_docs_are_off_with_the_control_api(asgi_client):
+    client = asgi_client(control=False)
+    assert client.get("/__mock/docs/").status_code == 404
