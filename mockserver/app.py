@@ -78,6 +78,14 @@ def _compile_operations(spec: dict, base: str = "") -> list[tuple[str, re.Patter
     return ops
 
 
+def _classify(exc: BaseException) -> MockError:
+    """`classify`, plus the shared store going away mid-request: the API's own 503."""
+    if isinstance(exc, StoreUnavailable):
+        log.warning("%s", exc)
+        return MockError(503, "unavailable", "state store unavailable")
+    return classify(exc)
+
+
 def _load_operations(spec_file: str, base: str = "") -> list[tuple[str, re.Pattern, str]]:
     with open(spec_path(spec_file)) as fh:
         return _compile_operations(yaml.safe_load(fh), base)
@@ -115,8 +123,8 @@ def _make_api_app(api: MockApi, settings: Settings, operations) -> AsyncApp:
     )
 
     async def on_error(request, exc: BaseException) -> ConnexionResponse:
-        err = classify(exc)
-        if err.status >= 500 and not isinstance(exc, MockError):
+        err = _classify(exc)
+        if err.status >= 500 and not isinstance(exc, (MockError, StoreUnavailable)):
             log.error("%s: unexpected error", api.name, exc_info=exc)
         if err.kind == "method_not_allowed":
             err.headers["Allow"] = _allow(operations, request.scope["path"]) or err.headers.get("Allow", "")
@@ -200,6 +208,10 @@ class ApiGate:
         raw, too_large = await self._read_body(scope, receive, settings.max_body_bytes)
         entry["request"]["body"] = body_for_journal(raw, settings.journal_body_cap)
         status, resp_body = 0, b""
+        # The last part of the answer waits until the journal holds the request, so a client
+        # that asks the journal right after its answer finds it there, however slow the store
+        # (Redis) or whichever worker it asks.
+        drop_send, send = send, _HeldSend(send)
 
         try:
             if too_large:
@@ -216,7 +228,7 @@ class ApiGate:
                 if fault["delay_ms"]:
                     await asyncio.sleep(fault["delay_ms"] / 1000)
                 if fault["drop"]:
-                    _drop_connection(send)
+                    _drop_connection(drop_send)
                     status = 0
                     return
                 if fault["status"]:
@@ -227,6 +239,7 @@ class ApiGate:
             status, resp_body = await self._respond(send, api.render_error(MockError(503, "unavailable", "state store unavailable")))
         finally:
             await self._journal(entry, state, raw, path_params, scope, status, resp_body)
+            await send.release()
 
     def _fault_body(self, fault: dict) -> ErrorBody:
         status = fault["status"]
@@ -324,6 +337,25 @@ class ApiGate:
             log.warning("journal entry lost: state store unavailable")
 
 
+class _HeldSend:
+    """An ASGI `send` that holds back the final body message until `release()`."""
+
+    def __init__(self, send) -> None:
+        self._send = send
+        self._held: dict | None = None
+
+    async def __call__(self, message) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self._held = message
+            return
+        await self._send(message)
+
+    async def release(self) -> None:
+        if self._held is not None:
+            message, self._held = self._held, None
+            await self._send(message)
+
+
 def _drop_connection(send) -> None:
     """Close the client's connection without an answer (a `drop` fault). Uvicorn's protocol
     objects expose their transport; anywhere else the response is simply never sent."""
@@ -403,10 +435,10 @@ class MockServerApp:
                 operations += _load_operations(f"control/{api.control_spec}", f"/__mock/{name}")
 
         async def on_error(request, exc):
-            err = classify(exc)
+            err = _classify(exc)
             if err.kind == "method_not_allowed":
                 err.headers["Allow"] = _allow(operations, request.scope["path"]) or err.headers.get("Allow", "")
-            if err.status >= 500 and not isinstance(exc, MockError):
+            if err.status >= 500 and not isinstance(exc, (MockError, StoreUnavailable)):
                 log.error("control: unexpected error", exc_info=exc)
             return _error_response(render_control_error(err))
 

@@ -55,6 +55,25 @@ def _serve(args: argparse.Namespace) -> int:
     control = "off" if not settings.control else f"{base}/__mock" + (" (X-Mock-Token required)" if settings.control_token else "")
     print(f"{'control':<12} {control}", flush=True)
 
+    if app.ctx.store.kind == "redis":
+        from mockserver.store.redis import unreachable
+
+        problem = unreachable(settings.store)
+        if problem:
+            warning = f"mockserver: warning: {problem}; requests get 503 until it answers"
+            print(warning, file=sys.stderr, flush=True)
+
+    if settings.workers > 1:
+        from mockserver.server import serve_workers
+
+        def ready() -> None:
+            store = f"store: {app.ctx.store.kind}; {settings.workers} workers"
+            print(f"ready {base} ({store}; Ctrl-C to stop)", flush=True)
+
+        code = serve_workers(settings, sock, on_ready=ready)
+        sock.close()
+        return code
+
     from mockserver.server import MockUvicornServer, uvicorn_config
 
     server = MockUvicornServer(uvicorn_config(app, settings))

@@ -1,6 +1,7 @@
-"""Run the mock as a real HTTP server: in a background thread (tests, scripts) or in the
-foreground (`mockserver serve`). Sockets are bound here, before uvicorn starts, so a taken port
-is reported in one line and port 0 picks a free one."""
+"""Run the mock as a real HTTP server: in a background thread (tests, scripts), in the
+foreground (`mockserver serve`), or as several worker processes sharing one listening socket
+(`mockserver serve --workers N`, with a shared store). Sockets are bound here, before uvicorn
+starts, so a taken port is reported in one line and port 0 picks a free one."""
 
 from __future__ import annotations
 
@@ -8,16 +9,28 @@ import asyncio
 import contextlib
 import errno
 import ipaddress
+import os
+import select
 import signal
 import socket
+import sys
 import threading
+import traceback
+from collections.abc import Callable
 
 import uvicorn
 
 from mockserver.app import MockServerApp, build_app
 from mockserver.settings import Settings, SettingsError
 
-__all__ = ["BackgroundServer", "MockUvicornServer", "bind_socket", "uvicorn_config", "is_loopback"]
+__all__ = [
+    "BackgroundServer",
+    "MockUvicornServer",
+    "bind_socket",
+    "uvicorn_config",
+    "is_loopback",
+    "serve_workers",
+]
 
 
 class MockUvicornServer(uvicorn.Server):
@@ -134,3 +147,114 @@ class BackgroundServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+# A worker's exit code when it could not start serving: the supervisor then stops them all
+# rather than restarting a worker that would fail the same way.
+_STARTUP_FAILURE = 3
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+def _worker(settings: Settings, sock: socket.socket, ready_fd: int) -> int:
+    """One worker process: its own app, store connections and event loop, on the shared socket.
+    uvicorn's signal handling stops it gracefully on SIGTERM or SIGINT; a signal that comes
+    before uvicorn listens for them is kept and honoured as soon as it does."""
+    pending: list[int] = []
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, lambda sig, frame: pending.append(sig))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked by the parent for fork
+    try:
+        app = build_app(settings)
+        server = MockUvicornServer(uvicorn_config(app, settings))
+
+        async def run() -> None:
+            task = asyncio.ensure_future(server.serve(sockets=[sock]))
+            while not server.started and not task.done():
+                await asyncio.sleep(0.005)
+            if server.started:
+                os.write(ready_fd, b"1")
+            if pending:
+                server.should_exit = True
+            await task
+
+        if not pending:
+            asyncio.run(run())
+        return 0 if server.started or pending else _STARTUP_FAILURE
+    except Exception:
+        traceback.print_exc()
+        return _STARTUP_FAILURE
+
+
+def serve_workers(
+    settings: Settings, sock: socket.socket, on_ready: Callable[[], None] | None = None
+) -> int:
+    """Fork `settings.workers` processes that all accept on `sock`; return when they have stopped.
+
+    The parent only supervises: SIGTERM or SIGINT is passed on to every worker as SIGTERM (each
+    finishes its requests and closes its store), and the parent exits 0 once all have exited.
+    A worker that dies on its own is replaced; one that can't start stops them all (exit 1).
+    `on_ready` runs once every worker is serving. Needs `fork` (Linux, macOS).
+    """
+    ready_r, ready_w = os.pipe()
+    workers: set[int] = set()
+    stopping = False
+    failed = False
+
+    def spawn() -> None:
+        # No stop signal may reach the new worker before it has its own handlers.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        pid = os.fork()
+        if pid == 0:  # the worker
+            os.close(ready_r)
+            code = _worker(settings, sock, ready_w)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        workers.add(pid)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(workers):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS}
+    try:
+        for _ in range(settings.workers):
+            spawn()
+        announced = on_ready is None
+        started = 0
+        while workers:
+            if not announced:
+                readable, _, _ = select.select([ready_r], [], [], 0.1)
+                if readable:
+                    started += len(os.read(ready_r, 64))
+                    if started >= settings.workers and not stopping:
+                        announced = True
+                        on_ready()  # type: ignore[misc]
+            pid, status = os.waitpid(-1, os.WNOHANG if not announced else 0)
+            if pid == 0:
+                continue
+            if pid not in workers:
+                continue
+            workers.discard(pid)
+            code = os.waitstatus_to_exitcode(status)
+            if stopping:
+                continue
+            if code == _STARTUP_FAILURE:
+                print(f"mockserver: worker {pid} could not start", file=sys.stderr, flush=True)
+                failed = True
+                stop()
+                continue
+            print(f"mockserver: worker {pid} exited ({code}), restarting", file=sys.stderr)
+            spawn()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        os.close(ready_r)
+        os.close(ready_w)
+    return 1 if failed else 0

@@ -2,11 +2,16 @@
 
 Every test gets a reset mock (state, journal, faults, clock), so tests never share state.
 Connexion's response validation is on: every answer a handler gives is checked against its spec.
+
+Every test that uses `live_server`, `http` or `make_server` runs once per store: `[memory]` and
+`[redis]` (a real redis-server this session starts on a free port; issue 10: the whole API
+suite passes on both stores). `--stores memory` runs only the first, e.g. without redis-server.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 
 import httpx
 import pytest
@@ -14,6 +19,91 @@ import pytest
 from mockserver.app import build_app
 from mockserver.server import BackgroundServer
 from mockserver.settings import Settings
+from tests.redisproc import RedisProcess
+
+STORES = ("memory", "redis")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--stores",
+        default=",".join(STORES),
+        help="comma-separated stores to run the live-server tests on (default: memory,redis)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_kind" in metafunc.fixturenames:
+        stores = [s.strip() for s in metafunc.config.getoption("--stores").split(",") if s.strip()]
+        unknown = sorted(set(stores) - set(STORES))
+        if unknown:
+            raise pytest.UsageError(f"--stores: unknown store {unknown[0]!r}; use {STORES}")
+        metafunc.parametrize("store_kind", stores, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def store_kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A real redis-server on 127.0.0.1 and a free port for this session (no persistence)."""
+    with RedisProcess() as server:
+        yield server
+
+
+def redis_url(server: RedisProcess) -> str:
+    """A store URL with a prefix of its own: servers sharing one Redis never see each other."""
+    return f"{server.url}?prefix=test-{uuid.uuid4().hex[:12]}:"
+
+
+def drop_prefix(server: RedisProcess, url: str) -> None:
+    prefix = url.rsplit("prefix=", 1)[1]
+    client = server.client()
+    try:
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+def store_snapshot(server: BackgroundServer, api: str) -> dict:
+    """Every record of an API's namespaces, read between requests from outside the server's
+    event loop: {namespace: {key: record as stored}}, for "this request changed nothing"."""
+    store = server.app.ctx.store
+    if store.kind == "memory":
+        return {ns: dict(v) for ns, v in store._data.items() if ns.startswith(api + ":")}
+    import redis
+
+    client = redis.Redis.from_url(store.where, decode_responses=True)
+    try:
+        start = len(store.prefix) + 2  # <prefix>h:<ns>
+        return {
+            name[start:]: client.hgetall(name)
+            for name in client.scan_iter(match=f"{store.prefix}h:{api}:*")
+        }
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def store_url(request, store_kind):
+    """A factory of store URLs for the store under test (a fresh key prefix each on Redis)."""
+    if store_kind == "memory":
+        yield lambda: "memory"
+        return
+    server = request.getfixturevalue("redis_server")
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(redis_url(server))
+        return made[-1]
+
+    yield make
+    for url in made:
+        drop_prefix(server, url)
 
 
 def test_settings(**overrides) -> Settings:
@@ -24,8 +114,8 @@ test_settings.__test__ = False  # a helper, not a test
 
 
 @pytest.fixture(scope="session")
-def live_server():
-    with BackgroundServer(test_settings()) as server:
+def live_server(store_url):
+    with BackgroundServer(test_settings(store=store_url())) as server:
         yield server
 
 
@@ -38,11 +128,13 @@ def http(live_server):
 
 
 @pytest.fixture
-def make_server():
-    """Start a dedicated live server with its own settings (closed after the test)."""
+def make_server(store_url):
+    """Start a dedicated live server with its own settings (closed after the test), on the
+    store under test unless `store=` is given."""
     servers: list[BackgroundServer] = []
 
     def start(**overrides) -> BackgroundServer:
+        overrides.setdefault("store", store_url())
         server = BackgroundServer(test_settings(**overrides)).start()
         servers.append(server)
         return server

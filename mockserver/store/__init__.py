@@ -6,7 +6,9 @@ decide expiry: the API fakes compare it with `Clock.now()` when they read (DESIG
 
 `update` is the one way to change a record from its old value: it runs the given function on the
 current value and stores the result atomically (the memory store runs it without an await in
-between; the Redis store in a WATCH/MULTI transaction), so concurrent requests can't interleave.
+between; the Redis store as an optimistic transaction, a compare-and-set retried on conflict), so
+concurrent requests can't interleave. `fn` may therefore run more than once: it must be a pure
+function of the old record (no side effects outside its return value).
 """
 
 from __future__ import annotations

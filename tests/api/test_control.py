@@ -9,9 +9,9 @@ TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
 BODY = {"token": TOKEN, "data": {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"}}
 
 
-def test_health_lists_apis_store_and_clock(http):
+def test_health_lists_apis_store_and_clock(http, store_kind):
     h = http.get("/__mock/health").json()
-    assert h["status"] == "ok" and "statusbadge" in h["apis"] and h["store"] == "memory"
+    assert h["status"] == "ok" and "statusbadge" in h["apis"] and h["store"] == store_kind
     assert set(h["clock"]) >= {"now", "frozen", "offset_seconds"}
 
 

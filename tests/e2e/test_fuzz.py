@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from mockserver.apis import REGISTRY, api_class
 from mockserver.app import SPEC_DIR
+from tests.conftest import store_snapshot
 
 
 def heartbeat_target(name: str):
@@ -81,8 +82,7 @@ def mutations(example):
 
 
 def snapshot(server, name: str) -> dict:
-    data = server.app.ctx.store._data  # the memory store's records, read between requests
-    return {ns: dict(v) for ns, v in data.items() if ns.startswith(name + ":")}
+    return store_snapshot(server, name)  # the records on either store, read between requests
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))

@@ -1,0 +1,286 @@
+"""The store protocol (mockserver/store/__init__.py), with the same assertions on both stores:
+`[memory]` and `[redis]` (a real redis-server; see tests/conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mockserver.store import StoreUnavailable, open_store
+from mockserver.store.redis import DEFAULT_PREFIX, RedisStore, split_prefix
+from tests.redisproc import free_port
+
+
+@pytest.fixture
+def on_store(store_kind, store_url):
+    """Run `scenario(store, twin, stranger)` in one event loop: `twin` is a second handle on the
+    same state (another worker: a second connection pool on Redis), `stranger` another mock's
+    store (another key prefix on the same Redis)."""
+
+    def run(scenario):
+        async def main():
+            url = store_url()
+            store = open_store(url)
+            twin = store if store_kind == "memory" else open_store(url)
+            stranger = open_store(store_url())
+            try:
+                return await scenario(store, twin, stranger)
+            finally:
+                for s in {id(x): x for x in (store, twin, stranger)}.values():
+                    await s.close()
+
+        return asyncio.run(main())
+
+    return run
+
+
+def test_a_record_reads_back_as_written(on_store):
+    record = {"name": "Zoë ✓", "n": 1.5, "nested": {"list": [1, None, True]}, "expires_at": 10}
+
+    async def scenario(store, twin, _):
+        assert await store.get("api:things", "k") is None
+        await store.put("api:things", "k", record)
+        assert await twin.get("api:things", "k") == record
+
+    on_store(scenario)
+
+
+def test_records_are_copies_not_aliases(on_store):
+    async def scenario(store, _, __):
+        record = {"a": [1]}
+        await store.put("x", "k", record)
+        record["a"].append(2)
+        got = await store.get("x", "k")
+        got["a"].append(3)
+        assert await store.get("x", "k") == {"a": [1]}
+
+    on_store(scenario)
+
+
+def test_get_many_answers_in_key_order_with_none_for_missing(on_store):
+    async def scenario(store, _, __):
+        await store.put("x", "a", {"v": "a"})
+        await store.put("x", "c", {"v": "c"})
+        assert await store.get_many("x", ["c", "b", "a"]) == [{"v": "c"}, None, {"v": "a"}]
+        assert await store.get_many("x", []) == []
+
+    on_store(scenario)
+
+
+def test_delete_says_whether_there_was_a_record(on_store):
+    async def scenario(store, _, __):
+        await store.put("x", "k", {})
+        assert await store.delete("x", "k") is True
+        assert await store.delete("x", "k") is False
+        assert await store.get("x", "k") is None
+
+    on_store(scenario)
+
+
+def test_scan_and_count_see_one_namespace_only(on_store):
+    async def scenario(store, _, __):
+        await store.put("api:s", "1", {"i": 1})
+        await store.put("api:s", "2", {"i": 2})
+        await store.put("api:st", "3", {"i": 3})
+        await store.put("api", "4", {"i": 4})
+        assert sorted(await store.scan("api:s"), key=lambda kv: kv[0]) == [
+            ("1", {"i": 1}),
+            ("2", {"i": 2}),
+        ]
+        assert await store.count("api:s") == 2
+        assert await store.count("nothing") == 0
+        assert await store.scan("nothing") == []
+
+    on_store(scenario)
+
+
+def test_update_creates_changes_and_deletes_and_returns_fns_result(on_store):
+    async def scenario(store, _, __):
+        assert await store.update("x", "k", lambda old: ({"n": 1}, ("made", old))) == (
+            "made",
+            None,
+        )
+        assert await store.update("x", "k", lambda old: ({"n": old["n"] + 1}, old["n"])) == 1
+        assert await store.get("x", "k") == {"n": 2}
+        assert await store.update("x", "k", lambda old: (None, "gone")) == "gone"
+        assert await store.get("x", "k") is None
+        assert await store.update("x", "k", lambda old: (None, old)) is None
+
+    on_store(scenario)
+
+
+def test_update_writes_nothing_when_fn_raises(on_store):
+    def boom(old):
+        old["n"] = 99
+        raise ValueError("no")
+
+    async def scenario(store, _, __):
+        await store.put("x", "k", {"n": 1})
+        with pytest.raises(ValueError):
+            await store.update("x", "k", boom)
+        assert await store.get("x", "k") == {"n": 1}
+
+    on_store(scenario)
+
+
+def test_concurrent_updates_from_two_workers_lose_nothing(on_store):
+    def increment(old):
+        n = (old or {"n": 0})["n"] + 1
+        return {"n": n}, n
+
+    async def scenario(store, twin, _):
+        results = await asyncio.gather(
+            *[(store if i % 2 else twin).update("x", "counter", increment) for i in range(300)]
+        )
+        assert sorted(results) == list(range(1, 301))  # every increment saw a distinct value
+        assert await store.get("x", "counter") == {"n": 300}
+
+    on_store(scenario)
+
+
+def test_concurrent_updates_of_other_records_in_a_namespace_all_land(on_store):
+    async def scenario(store, twin, _):
+        await asyncio.gather(
+            *[
+                (store if i % 2 else twin).update("x", f"k{i}", lambda old, i=i: ({"i": i}, None))
+                for i in range(200)
+            ]
+        )
+        assert await store.count("x") == 200
+
+    on_store(scenario)
+
+
+def test_log_is_a_ring_buffer_oldest_first(on_store):
+    async def scenario(store, twin, _):
+        lengths = [await store.log_append("api:journal", {"i": i}, 3) for i in range(5)]
+        assert lengths == [1, 2, 3, 3, 3]
+        assert [e["i"] for e in await twin.log_read("api:journal")] == [2, 3, 4]
+        await store.log_clear("api:journal")
+        assert await store.log_read("api:journal") == []
+
+    on_store(scenario)
+
+
+def test_a_log_and_records_of_one_namespace_are_apart(on_store):
+    async def scenario(store, _, __):
+        await store.put("api:journal", "k", {"record": True})
+        await store.log_append("api:journal", {"entry": True}, 10)
+        assert await store.scan("api:journal") == [("k", {"record": True})]
+        assert await store.log_read("api:journal") == [{"entry": True}]
+
+    on_store(scenario)
+
+
+def test_clear_by_prefix_keeps_other_apis(on_store):
+    async def scenario(store, _, __):
+        await store.put("a", "1", {})
+        await store.put("a:x", "1", {})
+        await store.put("ab:x", "1", {})
+        await store.log_append("a:journal", {}, 10)
+        await store.log_append("ab:journal", {}, 10)
+        await store.clear("a")
+        assert await store.count("a") == 0 and await store.count("a:x") == 0
+        assert await store.log_read("a:journal") == []
+        assert await store.count("ab:x") == 1
+        assert len(await store.log_read("ab:journal")) == 1
+
+    on_store(scenario)
+
+
+def test_clear_forgets_everything_of_this_mock_only(on_store):
+    async def scenario(store, _, stranger):
+        await store.put("a:x", "1", {})
+        await store.log_append("a:journal", {}, 10)
+        await stranger.put("a:x", "1", {"theirs": True})
+        await store.clear()
+        assert await store.count("a:x") == 0 and await store.log_read("a:journal") == []
+        assert await stranger.get("a:x", "1") == {"theirs": True}
+
+    on_store(scenario)
+
+
+def test_two_mocks_never_see_each_others_records(on_store):
+    async def scenario(store, _, stranger):
+        await store.put("a:x", "1", {"mine": True})
+        assert await stranger.get("a:x", "1") is None
+        assert await stranger.scan("a:x") == []
+
+    on_store(scenario)
+
+
+def test_purge_removes_only_records_expired_before_now(on_store):
+    async def scenario(store, _, __):
+        await store.put("s", "old", {"expires_at": 10})
+        await store.put("s", "edge", {"expires_at": 20})
+        await store.put("s", "new", {"expires_at": 30})
+        await store.put("s", "forever", {})
+        await store.put("t", "old", {"expires_at": 5})
+        assert await store.purge(20) == 2
+        assert sorted(k for k, _ in await store.scan("s")) == ["edge", "forever", "new"]
+        assert await store.count("t") == 0
+
+    on_store(scenario)
+
+
+# --- Redis only ----------------------------------------------------------------------------
+
+
+def test_the_key_prefix_comes_from_the_url_and_defaults_to_mockserver():
+    assert split_prefix("redis://h:1/2?prefix=staging:&socket_timeout=1") == (
+        "redis://h:1/2?socket_timeout=1",
+        "staging:",
+    )
+    assert split_prefix("redis://h:1/2") == ("redis://h:1/2", DEFAULT_PREFIX)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://127.0.0.1:1/0?socket_timeout=soon", "redis://127.0.0.1:abc/0", "redis://h:1/x"],
+)
+def test_an_invalid_redis_url_is_a_clear_error(url):
+    with pytest.raises(ValueError, match="invalid Redis URL"):
+        RedisStore(url)
+
+
+def test_every_call_on_an_unreachable_redis_raises_store_unavailable():
+    store = RedisStore(f"redis://127.0.0.1:{free_port()}/0?socket_connect_timeout=0.5")
+    calls = [
+        lambda: store.get("x", "k"),
+        lambda: store.get_many("x", ["k"]),
+        lambda: store.put("x", "k", {}),
+        lambda: store.delete("x", "k"),
+        lambda: store.scan("x"),
+        lambda: store.count("x"),
+        lambda: store.update("x", "k", lambda old: ({}, None)),
+        lambda: store.log_append("x", {}, 10),
+        lambda: store.log_read("x"),
+        lambda: store.log_clear("x"),
+        lambda: store.clear(),
+        lambda: store.purge(0),
+    ]
+
+    async def scenario():
+        try:
+            for call in calls:
+                with pytest.raises(StoreUnavailable, match="Redis at redis://127.0.0.1"):
+                    await call()
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_password_never_appears_in_a_store_error():
+    store = RedisStore(f"redis://user:s3cret@127.0.0.1:{free_port()}/0")
+
+    async def scenario():
+        try:
+            with pytest.raises(StoreUnavailable) as info:
+                await store.get("x", "k")
+            assert "s3cret" not in str(info.value)
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
