@@ -35,7 +35,8 @@ def ensure_debian_packages() -> None:
 
 def main() -> int:
     ensure_debian_packages()
-    cmd = [sys.executable, "-m", "pytest", *sys.argv[1:]]
+    # Two workers: the suite spends most of its time waiting on servers, and CI has 2 cores.
+    cmd = [sys.executable, "-m", "pytest", "-n", "2", *sys.argv[1:]]
     code = subprocess.call(cmd, stdin=subprocess.DEVNULL)
     if code == 5:
         print("run_all: pytest collected no tests; that is a failure", flush=True)
