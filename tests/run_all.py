@@ -36,7 +36,8 @@ def ensure_debian_packages() -> None:
 def main() -> int:
     ensure_debian_packages()
     # Two workers: the suite spends most of its time waiting on servers, and CI has 2 cores.
-    cmd = [sys.executable, "-m", "pytest", "-n", "2", *sys.argv[1:]]
+    # (loadfile: a contract suite checks its 2xx coverage after its own cases, in one process.)
+    cmd = [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadfile", *sys.argv[1:]]
     code = subprocess.call(cmd, stdin=subprocess.DEVNULL)
     if code == 5:
         print("run_all: pytest collected no tests; that is a failure", flush=True)
