@@ -101,7 +101,9 @@ class MockApi:
         or public id. `request` has `path_params`, `headers` (raw) and `body` (parsed)."""
         return None
 
-    def cadence(self, identity: str | None = None, entries: list[dict] | None = None) -> CadencePolicy | None:
+    def cadence(
+        self, identity: str | None = None, entries: list[dict] | None = None
+    ) -> CadencePolicy | None:
         return None
 
     async def reset(self) -> None:

@@ -73,7 +73,11 @@ def _compile_operations(spec: dict, base: str = "") -> list[tuple[str, re.Patter
         base = re.sub(r"^[a-z]+://[^/]+", "", url).rstrip("/")
     ops = []
     for path, item in spec.get("paths", {}).items():
-        pattern = re.sub(r"\{([^}]+)\}", r"(?P<\1>[^/]+)", re.escape(base + path).replace(r"\{", "{").replace(r"\}", "}"))
+        pattern = re.sub(
+            r"\{([^}]+)\}",
+            r"(?P<\1>[^/]+)",
+            re.escape(base + path).replace(r"\{", "{").replace(r"\}", "}"),
+        )
         regex = re.compile(f"^{pattern}$")
         for method, op in item.items():
             if isinstance(op, dict) and "operationId" in op:
@@ -140,7 +144,9 @@ def _make_api_app(api: MockApi, settings: Settings, operations) -> AsyncApp:
         if err.status >= 500 and not isinstance(exc, (MockError, StoreUnavailable)):
             log.error("%s: unexpected error", api.name, exc_info=exc)
         if err.kind == "method_not_allowed":
-            err.headers["Allow"] = _allow(operations, request.scope["path"]) or err.headers.get("Allow", "")
+            err.headers["Allow"] = _allow(operations, request.scope["path"]) or err.headers.get(
+                "Allow", ""
+            )
         # Some formats name the request in their errors (Laravel's 404/405: "The GET method is
         # not supported for route api/v3/...").
         err.data.setdefault("method", request.scope.get("method"))
@@ -151,7 +157,15 @@ def _make_api_app(api: MockApi, settings: Settings, operations) -> AsyncApp:
             if err.violation:
                 state["violations"].extend(
                     [f.as_dict() for f in err.fields]
-                    or [{"key": "", "rule": err.kind, "message": err.message, "value": "", "location": "request"}]
+                    or [
+                        {
+                            "key": "",
+                            "rule": err.kind,
+                            "message": err.message,
+                            "value": "",
+                            "location": "request",
+                        }
+                    ]
                 )
         return _error_response(api.render_error(err))
 
@@ -181,7 +195,10 @@ class ApiGate:
 
     async def _respond(self, send, err: ErrorBody) -> tuple[int, bytes]:
         body = err.encode()
-        headers = [(b"content-type", err.media_type.encode()), (b"content-length", str(len(body)).encode())]
+        headers = [
+            (b"content-type", err.media_type.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ]
         headers += [(k.lower().encode(), str(v).encode()) for k, v in err.headers.items()]
         headers += self.cors_raw
         await send({"type": "http.response.start", "status": err.status, "headers": headers})
@@ -196,7 +213,9 @@ class ApiGate:
         try:
             now = await ctx.clock.now()
         except StoreUnavailable:
-            await self._respond(send, api.render_error(MockError(503, "unavailable", "state store unavailable")))
+            await self._respond(
+                send, api.render_error(MockError(503, "unavailable", "state store unavailable"))
+            )
             return
         entry = new_entry(
             api=api.name,
@@ -207,7 +226,12 @@ class ApiGate:
             at=now,
             headers=scope["headers"],
         )
-        state: dict[str, Any] = {"api": api.name, "operation": operation, "violations": [], "error": None}
+        state: dict[str, Any] = {
+            "api": api.name,
+            "operation": operation,
+            "violations": [],
+            "error": None,
+        }
         if now >= self._next_purge:
             # Bounded memory: expired records go once a (mock) minute, not on a timer thread.
             self._next_purge = now + PURGE_EVERY
@@ -228,12 +252,27 @@ class ApiGate:
 
         try:
             if too_large:
-                err = MockError(413, "payload_too_large", f"request body exceeds {settings.max_body_bytes} bytes", violation=True)
-                state["violations"].append({"key": "body", "rule": "max_size", "message": err.message, "value": "", "location": "body"})
+                err = MockError(
+                    413,
+                    "payload_too_large",
+                    f"request body exceeds {settings.max_body_bytes} bytes",
+                    violation=True,
+                )
+                state["violations"].append(
+                    {
+                        "key": "body",
+                        "rule": "max_size",
+                        "message": err.message,
+                        "value": "",
+                        "location": "body",
+                    }
+                )
                 status, resp_body = await self._respond(send, api.render_error(err))
                 return
             if self.cors is not None and method == "OPTIONS":
-                status, resp_body = await self._respond(send, ErrorBody(204, b"", media_type="text/plain"))
+                status, resp_body = await self._respond(
+                    send, ErrorBody(204, b"", media_type="text/plain")
+                )
                 return
             fault = await ctx.faults.take(api.name, operation)
             if fault is not None:
@@ -249,7 +288,9 @@ class ApiGate:
                     return
             status, resp_body = await self._call_app(scope, state, raw, send)
         except StoreUnavailable:
-            status, resp_body = await self._respond(send, api.render_error(MockError(503, "unavailable", "state store unavailable")))
+            status, resp_body = await self._respond(
+                send, api.render_error(MockError(503, "unavailable", "state store unavailable"))
+            )
         finally:
             await self._journal(entry, state, raw, path_params, scope, status, resp_body)
             await send.release()
@@ -261,9 +302,19 @@ class ApiGate:
             if isinstance(fault["body"], str):
                 err.media_type = fault["headers"].get("content-type", "text/plain")
             return err
-        kind = {400: "validation", 401: "auth", 403: "forbidden", 404: "not_found", 413: "payload_too_large",
-                415: "unsupported_media_type", 429: "rate_limited", 503: "unavailable"}.get(status, "internal" if status >= 500 else "http_error")
-        err = api_err = self.api.render_error(MockError(status, kind, "fault injected", headers=dict(fault["headers"])))
+        kind = {
+            400: "validation",
+            401: "auth",
+            403: "forbidden",
+            404: "not_found",
+            413: "payload_too_large",
+            415: "unsupported_media_type",
+            429: "rate_limited",
+            503: "unavailable",
+        }.get(status, "internal" if status >= 500 else "http_error")
+        err = api_err = self.api.render_error(
+            MockError(status, kind, "fault injected", headers=dict(fault["headers"]))
+        )
         api_err.status = status
         api_err.headers.update(fault["headers"])
         return err
@@ -319,9 +370,17 @@ class ApiGate:
         inner["mockserver"] = state
         # The body was read whole above; say its true length, so a chunked request (no
         # Content-Length) is not taken for an empty one by connexion's body validator.
-        headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"transfer-encoding")]
+        headers = [
+            (k, v)
+            for k, v in scope["headers"]
+            if k not in (b"content-length", b"transfer-encoding")
+        ]
         headers.append((b"content-length", str(len(raw)).encode()))
-        if raw and self.api.body_without_content_type_is_json and not any(k == b"content-type" for k, _ in headers):
+        if (
+            raw
+            and self.api.body_without_content_type_is_json
+            and not any(k == b"content-type" for k, _ in headers)
+        ):
             # A body without a Content-Type is read as JSON, as the vendors' examples send JSON
             # (assumed; README). Otherwise connexion hands handlers raw bytes.
             headers.append((b"content-type", b"application/json"))
@@ -340,7 +399,9 @@ class ApiGate:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = None
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
+            }
             entry["identity"] = self.api.identity(
                 state["operation"], {"path_params": path_params, "headers": headers, "body": body}
             )
@@ -423,7 +484,12 @@ class MockServerApp:
         self.routes = sorted(routes, key=lambda r: -len(r[0]))
 
     def _make_control_app(self) -> AsyncApp:
-        app = AsyncApp("mockserver.control", specification_dir=str(SPEC_DIR), validator_map=VALIDATOR_MAP, swagger_ui_options=_NO_UI)
+        app = AsyncApp(
+            "mockserver.control",
+            specification_dir=str(SPEC_DIR),
+            validator_map=VALIDATOR_MAP,
+            swagger_ui_options=_NO_UI,
+        )
         control = self.control
         app.add_api(
             "control.yaml",
@@ -450,7 +516,9 @@ class MockServerApp:
         async def on_error(request, exc):
             err = _classify(exc)
             if err.kind == "method_not_allowed":
-                err.headers["Allow"] = _allow(operations, request.scope["path"]) or err.headers.get("Allow", "")
+                err.headers["Allow"] = _allow(operations, request.scope["path"]) or err.headers.get(
+                    "Allow", ""
+                )
             if err.status >= 500 and not isinstance(exc, (MockError, StoreUnavailable)):
                 log.error("control: unexpected error", exc_info=exc)
             return _error_response(render_control_error(err))
@@ -466,9 +534,20 @@ class MockServerApp:
             if token is not None:
                 headers = dict(scope["headers"])
                 if headers.get(b"x-mock-token", b"").decode("latin-1") != token:
-                    err = render_control_error(MockError(401, "auth", "the control API needs the X-Mock-Token header"))
+                    err = render_control_error(
+                        MockError(401, "auth", "the control API needs the X-Mock-Token header")
+                    )
                     body = err.encode()
-                    await send({"type": "http.response.start", "status": 401, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 401,
+                            "headers": [
+                                (b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode()),
+                            ],
+                        }
+                    )
                     await send({"type": "http.response.body", "body": body})
                     return
             await app(scope, receive, send)
@@ -487,8 +566,19 @@ class MockServerApp:
             if path.startswith(prefix):
                 await target(scope, receive, send)
                 return
-        body = json.dumps({"error": "Not Found", "message": f"no mocked API serves {path}"}).encode()
-        await send({"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        body = json.dumps(
+            {"error": "Not Found", "message": f"no mocked API serves {path}"}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 404,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def _lifespan(self, receive, send) -> None:

@@ -38,7 +38,8 @@ def _serve(args: argparse.Namespace) -> int:
             )
         if not is_loopback(settings.host) and settings.control and not settings.control_token:
             raise SettingsError(
-                f"binding {settings.host} exposes the control API; pass --control-token TOKEN or --no-control"
+                f"binding {settings.host} exposes the control API; "
+                "pass --control-token TOKEN or --no-control"
             )
         from mockserver.app import build_app
         from mockserver.server import bind_socket
@@ -52,7 +53,11 @@ def _serve(args: argparse.Namespace) -> int:
     base = f"http://{host}:{port}"
     for name, api in app.ctx.apis.items():
         print(f"{name:<12} {base}{api.prefixes[0]:<34} auth: {api.auth_hint()}", flush=True)
-    control = "off" if not settings.control else f"{base}/__mock" + (" (X-Mock-Token required)" if settings.control_token else "")
+    control = (
+        "off"
+        if not settings.control
+        else f"{base}/__mock" + (" (X-Mock-Token required)" if settings.control_token else "")
+    )
     print(f"{'control':<12} {control}", flush=True)
 
     if app.ctx.store.kind == "redis":
@@ -126,15 +131,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve the mock APIs")
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=None, help="port (default 8080; 0 picks a free one)")
-    serve.add_argument("--api", action="append", metavar="NAME", help="serve only this API (repeatable)")
+    serve.add_argument(
+        "--port", type=int, default=None, help="port (default 8080; 0 picks a free one)"
+    )
+    serve.add_argument(
+        "--api", action="append", metavar="NAME", help="serve only this API (repeatable)"
+    )
     serve.add_argument("--config", metavar="FILE", help="TOML settings file")
     serve.add_argument("--store", metavar="URL", help="memory (default) or redis://host:port/db")
-    serve.add_argument("--workers", type=int, default=None, help="worker processes (needs a shared store)")
+    serve.add_argument(
+        "--workers", type=int, default=None, help="worker processes (needs a shared store)"
+    )
     serve.add_argument("--control-token", metavar="TOKEN", help="require X-Mock-Token on /__mock")
     serve.add_argument("--no-control", action="store_true", help="disable the /__mock control API")
-    serve.add_argument("--validate-responses", action="store_true", help="check every answer against its spec")
-    serve.add_argument("--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument(
+        "--validate-responses", action="store_true", help="check every answer against its spec"
+    )
+    serve.add_argument(
+        "--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"]
+    )
     serve.set_defaults(func=_serve)
 
     docs = sub.add_parser("docs", help="write the static API docs and/or the README's API tables")

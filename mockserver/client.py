@@ -145,7 +145,9 @@ class MockClient:
             "drop": drop,
             "times": times,
         }
-        return self._call("POST", "/__mock/faults", json={k: v for k, v in rule.items() if v is not None})
+        return self._call(
+            "POST", "/__mock/faults", json={k: v for k, v in rule.items() if v is not None}
+        )
 
     def faults(self, *, api: str | None = None) -> list[dict]:
         return self._call("GET", "/__mock/faults", params={"api": api} if api else None)["faults"]

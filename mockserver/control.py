@@ -28,8 +28,12 @@ class ControlHandlers:
 
     def _api(self, name: str | None) -> str | None:
         if name is not None and name not in self.ctx.apis:
-            raise MockError(404, "not_found", f"API {name!r} is not enabled; enabled: {', '.join(self.ctx.apis)}",
-                            fields=[FieldError("api", "enum", "unknown API", name, "query")])
+            raise MockError(
+                404,
+                "not_found",
+                f"API {name!r} is not enabled; enabled: {', '.join(self.ctx.apis)}",
+                fields=[FieldError("api", "enum", "unknown API", name, "query")],
+            )
         return name
 
     async def control_health(self):
@@ -50,7 +54,10 @@ class ControlHandlers:
             await self.ctx.faults.clear(name)
         else:
             await self.ctx.store.clear()
-        return {"reset": [name] if name else list(self.ctx.apis), "clock": await self.ctx.clock.describe()}, 200
+        return {
+            "reset": [name] if name else list(self.ctx.apis),
+            "clock": await self.ctx.clock.describe(),
+        }, 200
 
     async def control_clock(self):
         return await self.ctx.clock.describe(), 200
@@ -71,20 +78,37 @@ class ControlHandlers:
         try:
             epoch = parse_iso(body["now"])
         except ValueError:
-            raise MockError(400, "validation", "now must be an ISO-8601 timestamp",
-                            fields=[FieldError("now", "format", "not an ISO-8601 timestamp", body["now"])]) from None
+            raise MockError(
+                400,
+                "validation",
+                "now must be an ISO-8601 timestamp",
+                fields=[FieldError("now", "format", "not an ISO-8601 timestamp", body["now"])],
+            ) from None
         await self.ctx.clock.set(epoch, frozen=body.get("frozen"))
         return await self.ctx.clock.describe(), 200
 
-    async def control_requests(self, api: str | None = None, status: int | None = None,
-                               valid: bool | None = None, since: str | None = None):
+    async def control_requests(
+        self,
+        api: str | None = None,
+        status: int | None = None,
+        valid: bool | None = None,
+        since: str | None = None,
+    ):
         if since is not None:
             try:
                 parse_iso(since)
             except ValueError:
-                raise MockError(400, "validation", "since must be an ISO-8601 timestamp",
-                                fields=[FieldError("since", "format", "not an ISO-8601 timestamp", since, "query")]) from None
-        entries = await self.ctx.journal.entries(api=self._api(api), status=status, valid=valid, since=since)
+                raise MockError(
+                    400,
+                    "validation",
+                    "since must be an ISO-8601 timestamp",
+                    fields=[
+                        FieldError("since", "format", "not an ISO-8601 timestamp", since, "query")
+                    ],
+                ) from None
+        entries = await self.ctx.journal.entries(
+            api=self._api(api), status=status, valid=valid, since=since
+        )
         return {"requests": entries, "count": len(entries)}, 200
 
     async def control_requests_clear(self):
@@ -96,7 +120,9 @@ class ControlHandlers:
 
         name = self._api(api)
         apis = {name: self.ctx.apis[name]} if name else self.ctx.apis
-        report = build_report(apis, await self.ctx.journal.entries(api=name), await self.ctx.clock.now())
+        report = build_report(
+            apis, await self.ctx.journal.entries(api=name), await self.ctx.clock.now()
+        )
         if format == "text":
             return render_text(report), 200, {"Content-Type": "text/plain"}
         return report, 200, {"Content-Type": "application/json"}
@@ -104,8 +130,14 @@ class ControlHandlers:
     async def control_faults_add(self, body: dict):
         self._api(body["api"])
         if not (body.get("status") or body.get("delay_ms") or body.get("drop")):
-            raise MockError(400, "validation", "a fault needs status, delay_ms or drop",
-                            fields=[FieldError("status", "required", "one of status, delay_ms, drop is required")])
+            raise MockError(
+                400,
+                "validation",
+                "a fault needs status, delay_ms or drop",
+                fields=[
+                    FieldError("status", "required", "one of status, delay_ms, drop is required")
+                ],
+            )
         fault = await self.ctx.faults.add(body, await self.ctx.clock.now())
         return fault, 201
 

@@ -129,7 +129,9 @@ def classify(exc: BaseException) -> MockError:
         if status == 404:
             return MockError(404, "not_found", "no such route", violation=True)
         if status == 405:
-            return MockError(405, "method_not_allowed", "method not allowed", headers=headers, violation=True)
+            return MockError(
+                405, "method_not_allowed", "method not allowed", headers=headers, violation=True
+            )
         if status == 413:
             return MockError(413, "payload_too_large", "request body too large", violation=True)
         return MockError(status, "http_error", str(getattr(exc, "detail", "")), headers=headers)

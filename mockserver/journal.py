@@ -69,7 +69,9 @@ class Journal:
         self.apis = apis
 
     async def record(self, api: str, entry: dict) -> None:
-        seq = await self._store.update("_journal", "seq", lambda s: ({"n": (s or {"n": 0})["n"] + 1}, (s or {"n": 0})["n"] + 1))
+        seq = await self._store.update(
+            "_journal", "seq", lambda s: ({"n": (s or {"n": 0})["n"] + 1}, (s or {"n": 0})["n"] + 1)
+        )
         entry["id"] = seq
         await self._store.log_append(f"{api}:journal", entry, self.cap)
 

@@ -33,7 +33,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="make the mock check each of its answers against its spec",
     )
-    parser.addini("mockserver_apis", "APIs the mockserver fixture serves (default all)", type="linelist")
+    parser.addini(
+        "mockserver_apis", "APIs the mockserver fixture serves (default all)", type="linelist"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -76,7 +78,11 @@ def mockserver(request: pytest.FixtureRequest):
     if marker is not None:
         kwargs = dict(marker.kwargs)
         overrides = dict(kwargs.pop("settings", None) or {})
-        extra = {"apis": kwargs.pop("apis", None), "api_settings": kwargs.pop("api_settings", None), **overrides}
+        extra = {
+            "apis": kwargs.pop("apis", None),
+            "api_settings": kwargs.pop("api_settings", None),
+            **overrides,
+        }
         if kwargs:
             raise pytest.UsageError(f"unknown mockserver marker argument(s): {', '.join(kwargs)}")
         with BackgroundServer(_settings(request.config, **extra)) as server:

@@ -30,7 +30,9 @@ def _max_in_window(times: list[float], window: float) -> int:
     return best
 
 
-def _findings(policy: CadencePolicy, times: list[float], gaps: list[float], statuses: list[int], now: float) -> list[str]:
+def _findings(
+    policy: CadencePolicy, times: list[float], gaps: list[float], statuses: list[int], now: float
+) -> list[str]:
     out: list[str] = []
     if policy.rate_limit:
         limit, window = policy.rate_limit
@@ -46,10 +48,13 @@ def _findings(policy: CadencePolicy, times: list[float], gaps: list[float], stat
         if lapses:
             word = "once" if len(lapses) == 1 else f"{len(lapses)} times"
             out.append(
-                f"interval {_fmt(max(lapses))} exceeds the {_fmt(policy.ttl)} TTL: the client's state expired {word}"
+                f"interval {_fmt(max(lapses))} exceeds the {_fmt(policy.ttl)} TTL: "
+                f"the client's state expired {word}"
             )
     if policy.interval and gaps:
-        late = [g for g in gaps if g > policy.interval * 1.1 and not (policy.ttl and g > policy.ttl)]
+        late = [
+            g for g in gaps if g > policy.interval * 1.1 and not (policy.ttl and g > policy.ttl)
+        ]
         if late:
             out.append(
                 f"{len(late)} interval(s) longer than the documented {_fmt(policy.interval)} "
@@ -62,7 +67,10 @@ def _findings(policy: CadencePolicy, times: list[float], gaps: list[float], stat
                 f"documented {_fmt(policy.interval)}"
             )
     if policy.ttl and times and now - times[-1] > policy.ttl:
-        out.append(f"silent for {_fmt(now - times[-1])}: longer than the {_fmt(policy.ttl)} TTL, so it has expired")
+        out.append(
+            f"silent for {_fmt(now - times[-1])}: longer than the {_fmt(policy.ttl)} TTL, "
+            "so it has expired"
+        )
     return out
 
 
@@ -83,7 +91,11 @@ def build_report(apis: dict[str, MockApi], entries: list[dict], now: float) -> d
         ]
         clients: dict[str, list[dict]] = defaultdict(list)
         for e in mine:
-            if e.get("identity") and e["operation"] == api.heartbeat_operation and not e.get("fault"):
+            if (
+                e.get("identity")
+                and e["operation"] == api.heartbeat_operation
+                and not e.get("fault")
+            ):
                 clients[e["identity"]].append(e)
         cadence = []
         for identity, beats in sorted(clients.items()):
@@ -133,7 +145,9 @@ def render_text(report: dict) -> str:
         )
         for bad in r["invalid_requests"]:
             why = "; ".join(f"{v['key'] or v['rule']}: {v['message']}" for v in bad["violations"])
-            lines.append(f"  invalid #{bad['id']} {bad['method']} {bad['path']} -> {bad['status']}: {why}")
+            lines.append(
+                f"  invalid #{bad['id']} {bad['method']} {bad['path']} -> {bad['status']}: {why}"
+            )
         for c in r["clients"]:
             iv = c["interval"]
             spread = (

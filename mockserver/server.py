@@ -43,7 +43,9 @@ class MockUvicornServer(uvicorn.Server):
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {
+            sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
             yield
         finally:
@@ -97,7 +99,9 @@ class BackgroundServer:
     ...     httpx.get(server.url + "/__mock/health")
     """
 
-    def __init__(self, settings: Settings | None = None, *, app: MockServerApp | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, app: MockServerApp | None = None
+    ) -> None:
         settings = settings or Settings(port=0)
         self.app = app or build_app(settings)
         self.settings = self.app.settings

@@ -77,9 +77,11 @@ def parse_json_strict(raw: bytes) -> Any:
         raise FieldErrors([FieldError("body", "encoding", "body is not valid UTF-8")]) from None
     if not text.strip():
         return None
-    if ("[" in text or "{" in text) and text.count("[") + text.count("{") > MAX_DEPTH and _depth(
-        text
-    ) > MAX_DEPTH:
+    if (
+        ("[" in text or "{" in text)
+        and text.count("[") + text.count("{") > MAX_DEPTH
+        and _depth(text) > MAX_DEPTH
+    ):
         raise FieldErrors([FieldError("body", "json", f"JSON nested deeper than {MAX_DEPTH}")])
     try:
         return json.loads(text, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
@@ -140,7 +142,10 @@ _COMPILED: dict[int, tuple[dict, Draft4Validator]] = {}
 def compiled(schema: dict) -> Draft4Validator:
     hit = _COMPILED.get(id(schema))
     if hit is None or hit[0] is not schema:
-        hit = (schema, Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER))
+        hit = (
+            schema,
+            Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER),
+        )
         _COMPILED[id(schema)] = hit
     return hit[1]
 

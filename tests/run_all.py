@@ -20,7 +20,10 @@ def ensure_debian_packages() -> None:
     if not missing:
         return
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        print(f"run_all: missing {', '.join(missing)} and can't apt-get them; those tests will fail", flush=True)
+        print(
+            f"run_all: missing {', '.join(missing)} and can't apt-get them; those tests will fail",
+            flush=True,
+        )
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     print(f"run_all: installing {', '.join(missing)} with apt-get", flush=True)

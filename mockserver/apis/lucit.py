@@ -246,8 +246,14 @@ class LucitControl(ApiControl):
 
     api = "lucit"
 
-    def queue(self, lcuid: str, instruction: str, *, parameters: list | None = None,
-              run_at: str | None = None) -> dict:
+    def queue(
+        self,
+        lcuid: str,
+        instruction: str,
+        *,
+        parameters: list | None = None,
+        run_at: str | None = None,
+    ) -> dict:
         body: dict = {"instruction": instruction}
         if parameters is not None:
             body["parameters"] = parameters

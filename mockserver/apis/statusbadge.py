@@ -34,7 +34,9 @@ def public_id(token: str) -> str:
     return "srv_pub_" + hashlib.sha256(uuid_text.encode()).hexdigest()[:12]
 
 
-def stale_timeout_ms(interval_sec: float | None, *, floor_ms: int = 60_000, cap_ms: int = 300_000) -> int:
+def stale_timeout_ms(
+    interval_sec: float | None, *, floor_ms: int = 60_000, cap_ms: int = 300_000
+) -> int:
     """004: max(60000, min(300000, heartbeatIntervalSec × 2000)); 300000 when not sent."""
     if interval_sec is None:
         return cap_ms
@@ -70,7 +72,9 @@ class StatusbadgeFake:
 
     def view(self, rec: dict, now: float) -> dict:
         stale_ms = stale_timeout_ms(
-            rec["heartbeatIntervalSec"], floor_ms=self.config.stale_min_ms, cap_ms=self.config.stale_max_ms
+            rec["heartbeatIntervalSec"],
+            floor_ms=self.config.stale_min_ms,
+            cap_ms=self.config.stale_max_ms,
         )
         online = (now - rec["timestamp"]) * 1000 <= stale_ms
         return {
@@ -101,9 +105,12 @@ def badge_svg(label: str, message: str, color: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{lw + mw}" height="20" role="img" '
         f'aria-label="{label}: {message}"><title>{label}: {message}</title>'
-        f'<rect width="{lw}" height="20" fill="#555"/><rect x="{lw}" width="{mw}" height="20" fill="{color}"/>'
-        f'<g fill="#fff" text-anchor="middle" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
-        f'<text x="{lw / 2}" y="14">{label}</text><text x="{lw + mw / 2}" y="14">{message}</text></g></svg>'
+        f'<rect width="{lw}" height="20" fill="#555"/>'
+        f'<rect x="{lw}" width="{mw}" height="20" fill="{color}"/>'
+        f'<g fill="#fff" text-anchor="middle" '
+        f'font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
+        f'<text x="{lw / 2}" y="14">{label}</text>'
+        f'<text x="{lw + mw / 2}" y="14">{message}</text></g></svg>'
     )
 
 
@@ -172,13 +179,19 @@ class StatusbadgeApi(MockApi):
     async def statusbadge_preflight(self, **_):
         return None, 204
 
-    statusbadge_preflight_heartbeat = statusbadge_preflight_badge = statusbadge_preflight_status = statusbadge_preflight
+    statusbadge_preflight_heartbeat = statusbadge_preflight_badge = statusbadge_preflight_status = (
+        statusbadge_preflight
+    )
 
     # --- control routes (/__mock/statusbadge) ----------------------------------------------
     async def statusbadge_list_servers(self):
         now = await self.clock.now()
         servers = [
-            {**self.fake.view(rec, now), "heartbeats": rec["heartbeats"], "firstSeen": iso_utc(rec["first_seen"])}
+            {
+                **self.fake.view(rec, now),
+                "heartbeats": rec["heartbeats"],
+                "firstSeen": iso_utc(rec["first_seen"]),
+            }
             for rec in await self.fake.all(now)
         ]
         servers.sort(key=lambda s: s["publicId"])
@@ -189,7 +202,11 @@ class StatusbadgeApi(MockApi):
         rec = await self.fake.get(publicId, now)
         if rec is None:
             raise MockError(404, "not_found", f"no live server {publicId}")
-        return {**self.fake.view(rec, now), "heartbeats": rec["heartbeats"], "firstSeen": iso_utc(rec["first_seen"])}, 200
+        return {
+            **self.fake.view(rec, now),
+            "heartbeats": rec["heartbeats"],
+            "firstSeen": iso_utc(rec["first_seen"]),
+        }, 200
 
     # --- what core asks -------------------------------------------------------------------
     def cors_headers(self) -> dict[str, str]:
@@ -200,7 +217,11 @@ class StatusbadgeApi(MockApi):
 
     def identity(self, operation, request) -> str | None:
         body = request.get("body")
-        if operation == self.heartbeat_operation and isinstance(body, dict) and isinstance(body.get("token"), str):
+        if (
+            operation == self.heartbeat_operation
+            and isinstance(body, dict)
+            and isinstance(body.get("token"), str)
+        ):
             return public_id(body["token"])
         return None
 
@@ -211,7 +232,12 @@ class StatusbadgeApi(MockApi):
             if isinstance(body, dict) and isinstance(body.get("data"), dict):
                 interval = body["data"].get("heartbeatIntervalSec")
                 break
-        stale = stale_timeout_ms(interval, floor_ms=self.config.stale_min_ms, cap_ms=self.config.stale_max_ms) / 1000
+        stale = (
+            stale_timeout_ms(
+                interval, floor_ms=self.config.stale_min_ms, cap_ms=self.config.stale_max_ms
+            )
+            / 1000
+        )
         return CadencePolicy(interval=interval or stale, ttl=stale)
 
     def render_error(self, err: MockError) -> ErrorBody:
@@ -222,7 +248,9 @@ class StatusbadgeApi(MockApi):
             for name in ("token", "data"):
                 f = keys.get(name)
                 if f is not None and (f.rule == "required" or f.value == ""):
-                    return ErrorBody(400, {"error": "Missing required fields: token and data"}, headers)
+                    return ErrorBody(
+                        400, {"error": "Missing required fields: token and data"}, headers
+                    )
             if "token" in keys:
                 return ErrorBody(400, {"error": "Invalid token format"}, headers)
             message = "; ".join(f"{f.key}: {f.message}" for f in err.fields) or err.message
@@ -236,5 +264,18 @@ class StatusbadgeApi(MockApi):
         if err.kind == "method_not_allowed":
             return ErrorBody(405, {"error": "Method Not Allowed", "message": err.message}, headers)
         if err.status >= 500:
-            return ErrorBody(err.status, {"error": "Internal Server Error" if err.status == 500 else "Service Unavailable", "message": err.message}, headers)
-        return ErrorBody(err.status, {"error": err.kind.replace("_", " ").title(), "message": err.message}, headers)
+            return ErrorBody(
+                err.status,
+                {
+                    "error": "Internal Server Error"
+                    if err.status == 500
+                    else "Service Unavailable",
+                    "message": err.message,
+                },
+                headers,
+            )
+        return ErrorBody(
+            err.status,
+            {"error": err.kind.replace("_", " ").title(), "message": err.message},
+            headers,
+        )

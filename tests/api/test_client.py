@@ -8,7 +8,10 @@ import pytest
 from mockserver.client import MockClient, MockClientError
 
 TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
-BODY = {"token": TOKEN, "data": {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"}}
+BODY = {
+    "token": TOKEN,
+    "data": {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"},
+}
 
 
 @pytest.fixture
@@ -81,7 +84,11 @@ def test_unknown_api_attribute(client):
 
 
 def test_sonoran_calls(client):
-    httpx.post(client.url + "/v2/general/servers/3/heartbeat", json={"playerCount": 5}, headers={"Authorization": "Bearer key-abcdef"})
+    httpx.post(
+        client.url + "/v2/general/servers/3/heartbeat",
+        json={"playerCount": 5},
+        headers={"Authorization": "Bearer key-abcdef"},
+    )
     (server,) = client.sonoran.servers()
     assert server["serverId"] == 3 and server["playerCount"] == 5
 
@@ -92,7 +99,9 @@ def test_collect_calls(client):
     assert client.collect.system("sys-1")["alive"] is True
     client.collect.arm_external_error(times=1)
     assert client.collect.external_errors()
-    r = httpx.post(client.url + "/api/systems/heartbeat", json={"system_id": "sys-1"}, auth=("u", "p"))
+    r = httpx.post(
+        client.url + "/api/systems/heartbeat", json={"system_id": "sys-1"}, auth=("u", "p")
+    )
     assert r.json()["data"]["type"] == "external_api_error"
     client.collect.clear_external_errors()
 

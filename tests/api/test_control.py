@@ -6,7 +6,10 @@ import httpx
 import pytest
 
 TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
-BODY = {"token": TOKEN, "data": {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"}}
+BODY = {
+    "token": TOKEN,
+    "data": {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"},
+}
 
 
 def test_health_lists_apis_store_and_clock(http, store_kind):
@@ -30,8 +33,12 @@ def test_clock_advance_freeze_set_unfreeze(http):
 
 @pytest.mark.parametrize(
     ("path", "body"),
-    [("/__mock/clock/advance", {"seconds": -5}), ("/__mock/clock/advance", {"seconds": "x"}),
-     ("/__mock/clock/advance", {}), ("/__mock/clock/set", {"now": "yesterday"})],
+    [
+        ("/__mock/clock/advance", {"seconds": -5}),
+        ("/__mock/clock/advance", {"seconds": "x"}),
+        ("/__mock/clock/advance", {}),
+        ("/__mock/clock/set", {"now": "yesterday"}),
+    ],
 )
 def test_bad_clock_calls_are_400_and_move_nothing(http, path, body):
     http.post("/__mock/clock/freeze")
@@ -72,7 +79,11 @@ def test_journal_records_verdicts_violations_and_redacts_tokens(http):
     entries = http.get("/__mock/requests").json()["requests"]
     assert [e["status"] for e in entries] == [200, 400]
     ok, bad = entries
-    assert ok["valid"] is True and ok["violations"] == [] and ok["operation"] == "statusbadge_heartbeat"
+    assert (
+        ok["valid"] is True
+        and ok["violations"] == []
+        and ok["operation"] == "statusbadge_heartbeat"
+    )
     assert ok["identity"] == "srv_pub_a3a9e1ed9732"
     assert bad["valid"] is False and bad["violations"][0]["key"] == "data"
     assert TOKEN not in str(entries) and ok["request"]["body"]["token"] == "sk_liv***"
@@ -114,14 +125,20 @@ def test_unknown_path_is_a_plain_json_404(http):
 
 
 def test_control_errors_never_use_problem_json(http):
-    r = http.post("/__mock/clock/advance", content=b"{", headers={"content-type": "application/json"})
+    r = http.post(
+        "/__mock/clock/advance", content=b"{", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400 and r.headers["content-type"] == "application/json"
 
 
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
-    [("PUT", "/__mock/faults", "DELETE, GET, POST"), ("POST", "/__mock/requests", "DELETE, GET"),
-     ("POST", "/__mock/health", "GET"), ("PATCH", "/api/heartbeat", "OPTIONS, POST")],
+    [
+        ("PUT", "/__mock/faults", "DELETE, GET, POST"),
+        ("POST", "/__mock/requests", "DELETE, GET"),
+        ("POST", "/__mock/health", "GET"),
+        ("PATCH", "/api/heartbeat", "OPTIONS, POST"),
+    ],
 )
 def test_405_lists_every_method_the_spec_declares(http, method, path, allow):
     r = http.request(method, path)

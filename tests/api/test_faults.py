@@ -31,7 +31,11 @@ def test_status_fault_defaults_to_the_apis_own_error_format(http):
 def test_status_fault_with_custom_body_and_headers(http):
     add(http, status=429, body={"error": "slow down"}, headers={"Retry-After": "7"})
     r = http.post("/api/heartbeat", json=BODY)
-    assert r.status_code == 429 and r.json() == {"error": "slow down"} and r.headers["retry-after"] == "7"
+    assert (
+        r.status_code == 429
+        and r.json() == {"error": "slow down"}
+        and r.headers["retry-after"] == "7"
+    )
 
 
 def test_times_limits_the_fault_to_the_next_n_requests(http):
@@ -88,8 +92,13 @@ def test_clear_removes_every_fault(http):
 
 @pytest.mark.parametrize(
     "rule",
-    [{"api": "nope", "status": 500}, {"api": "statusbadge"}, {"api": "statusbadge", "status": 99},
-     {"api": "statusbadge", "status": 500, "times": 0}, {"api": "statusbadge", "bogus": 1}],
+    [
+        {"api": "nope", "status": 500},
+        {"api": "statusbadge"},
+        {"api": "statusbadge", "status": 99},
+        {"api": "statusbadge", "status": 500, "times": 0},
+        {"api": "statusbadge", "bogus": 1},
+    ],
 )
 def test_bad_fault_rules_are_rejected(http, rule):
     r = http.post("/__mock/faults", json=rule)

@@ -49,7 +49,9 @@ def test_gaps_longer_than_the_timeout_are_reported_in_words(http):
         advance(http, gap)
         beat(http, 30)
     c = client(http.get("/__mock/report").json())
-    assert "interval 100 s exceeds the 60 s TTL: the client's state expired 2 times" in c["findings"]
+    assert (
+        "interval 100 s exceeds the 60 s TTL: the client's state expired 2 times" in c["findings"]
+    )
     assert c["interval"]["max"] == 100
 
 
@@ -85,5 +87,7 @@ def test_text_form_is_readable(http):
 
 
 def test_report_for_one_api_and_unknown_api(http):
-    assert set(http.get("/__mock/report", params={"api": "statusbadge"}).json()["apis"]) == {"statusbadge"}
+    assert set(http.get("/__mock/report", params={"api": "statusbadge"}).json()["apis"]) == {
+        "statusbadge"
+    }
     assert http.get("/__mock/report", params={"api": "nope"}).status_code == 404

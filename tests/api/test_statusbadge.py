@@ -58,8 +58,14 @@ def test_public_id_is_derived_by_the_documented_rule(http):
 
 @pytest.mark.parametrize(
     "payload",
-    [{}, {"token": TOKEN}, {"data": SEED_BODY["data"]}, {"token": "", "data": SEED_BODY["data"]},
-     {"token": None, "data": SEED_BODY["data"]}, {"token": TOKEN, "data": None}],
+    [
+        {},
+        {"token": TOKEN},
+        {"data": SEED_BODY["data"]},
+        {"token": "", "data": SEED_BODY["data"]},
+        {"token": None, "data": SEED_BODY["data"]},
+        {"token": TOKEN, "data": None},
+    ],
 )
 def test_missing_token_or_data_is_the_documented_400(http, payload):
     r = http.post("/api/heartbeat", json=payload)
@@ -69,8 +75,13 @@ def test_missing_token_or_data_is_the_documented_400(http, payload):
 
 @pytest.mark.parametrize(
     "token",
-    ["sk_live_nope", "550e8400-e29b-41d4-a716-446655440000", "sk_test_550e8400-e29b-41d4-a716-446655440000",
-     "sk_live_550e8400-e29b-11d4-a716-446655440000", 42],
+    [
+        "sk_live_nope",
+        "550e8400-e29b-41d4-a716-446655440000",
+        "sk_test_550e8400-e29b-41d4-a716-446655440000",
+        "sk_live_550e8400-e29b-11d4-a716-446655440000",
+        42,
+    ],
 )
 def test_bad_token_is_invalid_token_format(http, token):
     r = http.post("/api/heartbeat", json={"token": token, "data": SEED_BODY["data"]})
@@ -97,7 +108,8 @@ def test_other_invalid_requests_are_bad_request_with_a_message(http, content, ct
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("players", "many"), ("tps", None), ("status", 3), ("heartbeatIntervalSec", "30")]
+    ("field", "value"),
+    [("players", "many"), ("tps", None), ("status", 3), ("heartbeatIntervalSec", "30")],
 )
 def test_wrong_data_field_types_name_the_field(http, field, value):
     r = http.post("/api/heartbeat", json=body_with(**{field: value}))
@@ -157,7 +169,15 @@ def test_a_new_heartbeat_refreshes_the_ttl(http):
 
 @pytest.mark.parametrize(
     ("interval", "stale_ms"),
-    [(30, 60_000), (10, 60_000), (60, 120_000), (100, 200_000), (150, 300_000), (1000, 300_000), (None, 300_000)],
+    [
+        (30, 60_000),
+        (10, 60_000),
+        (60, 120_000),
+        (100, 200_000),
+        (150, 300_000),
+        (1000, 300_000),
+        (None, 300_000),
+    ],
 )
 def test_stale_timeout_follows_the_documented_formula(http, interval, stale_ms):
     http.post("/__mock/clock/freeze")
@@ -203,9 +223,14 @@ def test_malformed_public_id_is_bad_request(http):
     assert r.json()["error"] == "Bad Request"
 
 
-@pytest.mark.parametrize("path", ["/api/heartbeat", "/api/badge/srv_pub_a3a9e1ed9732", "/api/status/srv_pub_a3a9e1ed9732"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/heartbeat", "/api/badge/srv_pub_a3a9e1ed9732", "/api/status/srv_pub_a3a9e1ed9732"],
+)
 def test_cors_preflight_answers_with_the_documented_headers(http, path):
-    r = http.options(path, headers={"Origin": "https://example.org", "Access-Control-Request-Method": "POST"})
+    r = http.options(
+        path, headers={"Origin": "https://example.org", "Access-Control-Request-Method": "POST"}
+    )
     assert r.status_code == 204
     for name, value in CORS.items():
         assert r.headers[name] == value

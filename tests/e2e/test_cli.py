@@ -16,8 +16,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SEED_BODY = {
     "token": "sk_live_550e8400-e29b-41d4-a716-446655440000",
-    "data": {"status": "online", "players": 15, "maxPlayers": 100, "tps": 19.8,
-             "software": "PocketMine-MP", "version": "5.0.0", "heartbeatIntervalSec": 30},
+    "data": {
+        "status": "online",
+        "players": 15,
+        "maxPlayers": 100,
+        "tps": 19.8,
+        "software": "PocketMine-MP",
+        "version": "5.0.0",
+        "heartbeatIntervalSec": 30,
+    },
 }
 
 
@@ -34,7 +41,11 @@ def env() -> dict:
 def start(*args: str) -> tuple[subprocess.Popen, list[str]]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "mockserver", "serve", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(), cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+        cwd=ROOT,
         stdin=subprocess.DEVNULL,
     )
     lines: list[str] = []
@@ -54,7 +65,12 @@ def start(*args: str) -> tuple[subprocess.Popen, list[str]]:
 def run_fail(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "mockserver", "serve", *args],
-        capture_output=True, text=True, env=env(), cwd=ROOT, timeout=60, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env(),
+        cwd=ROOT,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -77,7 +93,12 @@ def served():
 def test_serve_prints_each_api_then_ready_and_answers_the_seed_example(served):
     port = free_port()
     proc, lines = served("--port", str(port))
-    assert any(line.startswith("statusbadge") and f"http://127.0.0.1:{port}/api/heartbeat" in line and "auth:" in line for line in lines)
+    assert any(
+        line.startswith("statusbadge")
+        and f"http://127.0.0.1:{port}/api/heartbeat" in line
+        and "auth:" in line
+        for line in lines
+    )
     assert lines[-1].startswith(f"ready http://127.0.0.1:{port}")
     r = httpx.post(f"http://127.0.0.1:{port}/api/heartbeat", json=SEED_BODY)
     assert r.json()["publicId"] == "srv_pub_a3a9e1ed9732"
@@ -123,5 +144,11 @@ def test_api_flag_limits_what_is_served(served):
 
 
 def test_python_dash_m_and_console_script_share_the_parser():
-    r = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--help"], capture_output=True, text=True, env=env(), cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        env=env(),
+        cwd=ROOT,
+    )
     assert r.returncode == 0 and "--api NAME" in r.stdout

@@ -54,7 +54,11 @@ def auth_headers(spec: dict, op: dict) -> dict:
 
 
 def fill_path(path: str, op: dict) -> str:
-    examples = {p["name"]: p.get("example", 1) for p in op.get("parameters", []) if "$ref" not in p and p["in"] == "path"}
+    examples = {
+        p["name"]: p.get("example", 1)
+        for p in op.get("parameters", [])
+        if "$ref" not in p and p["in"] == "path"
+    }
     return re.sub(r"\{([^}]+)\}", lambda m: str(examples.get(m.group(1), 1)), path)
 
 
@@ -64,8 +68,14 @@ def documented_example(op: dict):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -77,7 +87,10 @@ def mutations(example):
     return st.one_of(
         st.builds(lambda k, v: {**example, k: v}, st.sampled_from(keys), json_values),
         st.builds(lambda k: {x: y for x, y in example.items() if x != k}, st.sampled_from(keys)),
-        st.builds(lambda extra: {**example, **extra}, st.dictionaries(st.text(max_size=8), json_values, max_size=3)),
+        st.builds(
+            lambda extra: {**example, **extra},
+            st.dictionaries(st.text(max_size=8), json_values, max_size=3),
+        ),
     )
 
 
@@ -88,7 +101,10 @@ def snapshot(server, name: str) -> dict:
 @pytest.mark.parametrize("name", list(REGISTRY))
 def test_fuzzed_heartbeats_never_5xx_and_rejections_change_nothing(name, make_server):
     # Sonoran's rate limit off, or the fuzzer would mostly see 429s.
-    server = make_server(apis=[name], api_settings={"sonoran": {"rate_limit_per_minute": 0}} if name == "sonoran" else {})
+    server = make_server(
+        apis=[name],
+        api_settings={"sonoran": {"rate_limit_per_minute": 0}} if name == "sonoran" else {},
+    )
     spec, path, method, op = heartbeat_target(name)
     url = server.url + fill_path(path, op)
     headers = auth_headers(spec, op)
@@ -101,8 +117,13 @@ def test_fuzzed_heartbeats_never_5xx_and_rejections_change_nothing(name, make_se
     )
     content_types = st.sampled_from(["application/json", "application/json", "text/plain", None])
 
-    @settings(max_examples=40, derandomize=True, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=40,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(body=bodies, ctype=content_types)
     def probe(body, ctype):
         before = snapshot(server, name)

@@ -12,9 +12,21 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_non_editable_install_ships_the_specs(tmp_path):
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(ROOT)],
-        check=True, stdin=subprocess.DEVNULL, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(ROOT),
+        ],
+        check=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
     )
     probe = (
         "import mockserver, mockserver.app as a; from mockserver.settings import Settings;"
@@ -23,7 +35,11 @@ def test_non_editable_install_ships_the_specs(tmp_path):
         "print(sorted(p.name for p in a.SPEC_DIR.glob('*.yaml')))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path,
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
         env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
     ).stdout.splitlines()
     assert out[0].startswith(str(target))

@@ -43,14 +43,24 @@ def test_chunked_body_over_the_limit_is_refused_while_streaming(make_server):
             yield b"y" * 512
         yield b'"}}'
 
-    r = httpx.post(server.url + "/api/heartbeat", content=chunks(), headers={"content-type": "application/json"})
+    r = httpx.post(
+        server.url + "/api/heartbeat",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 413
 
 
 @pytest.mark.parametrize(
     "raw",
-    [b"[" * 5000 + b"]" * 5000, b'{"a":' * 2000 + b"1" + b"}" * 2000, b"\xff\xfe\x00", b'{"token": Infinity}',
-     b'{"token": "a", "token": "b"}', b"0" * 100_000],
+    [
+        b"[" * 5000 + b"]" * 5000,
+        b'{"a":' * 2000 + b"1" + b"}" * 2000,
+        b"\xff\xfe\x00",
+        b'{"token": Infinity}',
+        b'{"token": "a", "token": "b"}',
+        b"0" * 100_000,
+    ],
 )
 def test_hostile_bodies_get_a_4xx_never_a_500(http, raw):
     r = http.post("/api/heartbeat", content=raw, headers={"content-type": "application/json"})
@@ -58,7 +68,9 @@ def test_hostile_bodies_get_a_4xx_never_a_500(http, raw):
     assert http.get("/__mock/statusbadge/servers").json()["count"] == 0
 
 
-@pytest.mark.parametrize("path", ["/api/../__mock/reset", "/api/heartbeat/../../etc/passwd", "/%2e%2e/__mock/health"])
+@pytest.mark.parametrize(
+    "path", ["/api/../__mock/reset", "/api/heartbeat/../../etc/passwd", "/%2e%2e/__mock/health"]
+)
 def test_path_traversal_gets_a_4xx(http, path):
     r = http.get(path)
     assert 400 <= r.status_code < 500
@@ -91,7 +103,12 @@ def test_no_control_disables_the_control_api(make_server):
 def test_binding_beyond_loopback_requires_a_control_token():
     r = subprocess.run(
         [sys.executable, "-m", "mockserver", "serve", "--host", "0.0.0.0", "--port", "0"],
-        capture_output=True, text=True, env=env(), cwd=ROOT, timeout=60, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env(),
+        cwd=ROOT,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
     assert r.returncode != 0 and "--control-token" in r.stderr
 
@@ -101,11 +118,15 @@ def test_sigterm_finishes_in_flight_requests_then_exits_0():
     proc, _ = start("--port", str(port))
     try:
         base = f"http://127.0.0.1:{port}"
-        httpx.post(base + "/__mock/faults", json={"api": "statusbadge", "delay_ms": 1500, "times": 1})
+        httpx.post(
+            base + "/__mock/faults", json={"api": "statusbadge", "delay_ms": 1500, "times": 1}
+        )
         result: dict = {}
 
         def slow():
-            result["r"] = httpx.post(base + "/api/heartbeat", json={"token": TOKEN, "data": DATA}, timeout=20)
+            result["r"] = httpx.post(
+                base + "/api/heartbeat", json={"token": TOKEN, "data": DATA}, timeout=20
+            )
 
         t = threading.Thread(target=slow)
         t.start()
@@ -135,7 +156,8 @@ def test_soak_memory_stays_flat():
 
         async def one():
             nonlocal sent
-            body = ('{"token":"sk_live_%s","data":{"status":"online","players":1,"maxPlayers":2,"tps":20,"version":"1"}}' % uuid.uuid4()).encode()
+            data = '{"status":"online","players":1,"maxPlayers":2,"tps":20,"version":"1"}'
+            body = f'{{"token":"sk_live_{uuid.uuid4()}","data":{data}}}'.encode()
             msgs = [{"type": "http.request", "body": body, "more_body": False}]
 
             async def receive():
@@ -144,13 +166,19 @@ def test_soak_memory_stays_flat():
             async def send(_):
                 return None
 
-            scope = {"type": "http", "method": "POST", "path": "/api/heartbeat", "query_string": b"",
-                     "headers": [(b"content-type", b"application/json")], "asgi": {"version": "3.0"}}
+            scope = {
+                "type": "http",
+                "method": "POST",
+                "path": "/api/heartbeat",
+                "query_string": b"",
+                "headers": [(b"content-type", b"application/json")],
+                "asgi": {"version": "3.0"},
+            }
             await app(scope, receive, send)
             sent += 1
 
         marks = []
-        for half in range(2):
+        for _half in range(2):
             for _batch in range(16):
                 for _ in range(250):
                     await one()

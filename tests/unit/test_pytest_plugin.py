@@ -4,7 +4,7 @@ from __future__ import annotations
 
 pytest_plugins = ["pytester"]
 
-EXAMPLE = '''
+EXAMPLE = """
 import httpx
 
 TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
@@ -19,7 +19,7 @@ def test_client_reaches_the_mock(mockserver):
 def test_each_test_starts_reset(mockserver):
     assert mockserver.statusbadge.servers() == []
     assert mockserver.requests() == []
-'''
+"""
 
 
 def test_fixture_serves_a_reset_mock_per_test(pytester):
@@ -47,7 +47,8 @@ def test_marker_gives_a_dedicated_server_with_settings(pytester):
         def test_short_ttl(mockserver):
             mockserver.freeze()
             body = {"token": "sk_live_550e8400-e29b-41d4-a716-446655440000",
-                    "data": {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"}}
+                    "data": {"status": "online", "players": 1, "maxPlayers": 2,
+                             "tps": 20, "version": "1"}}
             httpx.post(mockserver.url + "/api/heartbeat", json=body)
             mockserver.advance(11)
             assert mockserver.statusbadge.servers() == []
@@ -55,7 +56,8 @@ def test_marker_gives_a_dedicated_server_with_settings(pytester):
         def test_session_server_keeps_the_default(mockserver):
             mockserver.freeze()
             body = {"token": "sk_live_550e8400-e29b-41d4-a716-446655440000",
-                    "data": {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"}}
+                    "data": {"status": "online", "players": 1, "maxPlayers": 2,
+                             "tps": 20, "version": "1"}}
             httpx.post(mockserver.url + "/api/heartbeat", json=body)
             mockserver.advance(11)
             assert len(mockserver.statusbadge.servers()) == 1

@@ -13,10 +13,14 @@ def test_defaults_are_loopback_8080_all_apis():
 
 def test_file_then_env_then_overrides(tmp_path):
     cfg = tmp_path / "m.toml"
-    cfg.write_text('[server]\nport = 9000\nhost = "127.0.0.1"\n[apis.statusbadge]\nttl_seconds = 600\n')
+    cfg.write_text(
+        '[server]\nport = 9000\nhost = "127.0.0.1"\n[apis.statusbadge]\nttl_seconds = 600\n'
+    )
     s = load_settings(cfg, env={})
     assert s.port == 9000 and s.for_api("statusbadge") == {"ttl_seconds": 600}
-    s = load_settings(cfg, env={"MOCKSERVER_PORT": "9100", "MOCKSERVER_STATUSBADGE__TTL_SECONDS": "120"})
+    s = load_settings(
+        cfg, env={"MOCKSERVER_PORT": "9100", "MOCKSERVER_STATUSBADGE__TTL_SECONDS": "120"}
+    )
     assert s.port == 9100 and s.for_api("statusbadge") == {"ttl_seconds": 120}
     s = load_settings(cfg, env={"MOCKSERVER_PORT": "9100"}, port=9200)
     assert s.port == 9200
@@ -29,7 +33,9 @@ def test_config_file_named_by_env(tmp_path):
 
 
 def test_env_list_and_bool():
-    s = load_settings(env={"MOCKSERVER_APIS": "statusbadge, sonoran", "MOCKSERVER_VALIDATE_RESPONSES": "true"})
+    s = load_settings(
+        env={"MOCKSERVER_APIS": "statusbadge, sonoran", "MOCKSERVER_VALIDATE_RESPONSES": "true"}
+    )
     assert s.apis == ["statusbadge", "sonoran"] and s.validate_responses is True
 
 

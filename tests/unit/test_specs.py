@@ -48,7 +48,9 @@ def examples(spec: dict):
                 if "example" in p:
                     yield f"{where} param {p['name']}", p["schema"], p["example"]
             contents = [("request", op.get("requestBody", {}).get("content", {}))]
-            contents += [(f"response {s}", r.get("content", {})) for s, r in op.get("responses", {}).items()]
+            contents += [
+                (f"response {s}", r.get("content", {})) for s, r in op.get("responses", {}).items()
+            ]
             for label, content in contents:
                 for media, media_obj in content.items():
                     schema = media_obj.get("schema")
@@ -65,7 +67,11 @@ def test_spec_is_valid_openapi(path):
     validate(load(path))
 
 
-CASES = [(str(p.relative_to(SPEC_DIR)) + " " + where, schema, ex) for p in SPECS for where, schema, ex in examples(load(p))]
+CASES = [
+    (str(p.relative_to(SPEC_DIR)) + " " + where, schema, ex)
+    for p in SPECS
+    for where, schema, ex in examples(load(p))
+]
 
 
 @pytest.mark.parametrize(("where", "schema", "example"), CASES, ids=[c[0] for c in CASES])
@@ -83,7 +89,9 @@ def test_every_registered_api_has_spec_control_spec_and_tests(name):
     cls = api_class(name)
     spec = load(SPEC_DIR / cls.spec)
     assert spec["info"]["x-mock-source"] == cls.source
-    assert (ROOT.parent / "shared" / "seeds" / cls.source).exists() or not (ROOT.parent / "shared").exists()
+    assert (ROOT.parent / "shared" / "seeds" / cls.source).exists() or not (
+        ROOT.parent / "shared"
+    ).exists()
     assert spec["info"].get("x-mock-behaviour"), "documented rules listed in info.x-mock-behaviour"
     if cls.control_spec:
         validate(load(SPEC_DIR / "control" / cls.control_spec))
@@ -93,7 +101,9 @@ def test_every_registered_api_has_spec_control_spec_and_tests(name):
 @pytest.mark.parametrize("name", list(REGISTRY))
 def test_operation_ids_are_prefixed_with_the_api_name(name):
     cls = api_class(name)
-    for path in [SPEC_DIR / cls.spec] + ([SPEC_DIR / "control" / cls.control_spec] if cls.control_spec else []):
+    for path in [SPEC_DIR / cls.spec] + (
+        [SPEC_DIR / "control" / cls.control_spec] if cls.control_spec else []
+    ):
         for item in load(path)["paths"].values():
             for op in item.values():
                 if isinstance(op, dict) and "operationId" in op:
@@ -101,7 +111,9 @@ def test_operation_ids_are_prefixed_with_the_api_name(name):
 
 
 def test_core_modules_import_no_particular_api():
-    core = [p for p in (ROOT / "mockserver").glob("*.py")] + list((ROOT / "mockserver" / "store").glob("*.py"))
+    core = [p for p in (ROOT / "mockserver").glob("*.py")] + list(
+        (ROOT / "mockserver" / "store").glob("*.py")
+    )
     for path in core:
         text = path.read_text()
         for name in REGISTRY:

@@ -78,10 +78,14 @@ class PlaywaveControl(ApiControl):
     api = "playwave"
 
     def create_session(self, provider_user_id: str, **fields) -> dict:
-        return self._call("POST", "/sessions", json={"provider_user_id": provider_user_id, **fields})
+        return self._call(
+            "POST", "/sessions", json={"provider_user_id": provider_user_id, **fields}
+        )
 
     def sessions(self, *, pc_id: str | None = None) -> list[dict]:
-        return self._call("GET", "/sessions", params={"pc_id": pc_id} if pc_id else None)["sessions"]
+        return self._call("GET", "/sessions", params={"pc_id": pc_id} if pc_id else None)[
+            "sessions"
+        ]
 
     def session(self, game_session_id: str) -> dict:
         return self._call("GET", f"/sessions/{game_session_id}")
