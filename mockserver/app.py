@@ -10,6 +10,9 @@ rules, adds CORS where the API documents it, and journals the request with its v
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import copy
+import functools
 import json
 import logging
 import re
@@ -25,6 +28,7 @@ from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
+from connexion.spec import OpenAPISpecification
 from starlette.exceptions import HTTPException
 
 from mockserver.api import ErrorBody, MockApi
@@ -93,9 +97,40 @@ def _classify(exc: BaseException) -> MockError:
     return classify(exc)
 
 
-def _load_operations(spec_file: str, base: str = "") -> list[tuple[str, re.Pattern, str]]:
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.cache
+def _parsed_spec(spec_file: str) -> dict:
+    """Each spec file parsed once per process, with libyaml when present: parsing the YAML was
+    most of build_app's time (pure-Python PyYAML, each spec read twice)."""
     with open(spec_path(spec_file)) as fh:
-        return _compile_operations(yaml.safe_load(fh), base)
+        return yaml.load(fh, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+
+
+@contextlib.contextmanager
+def _bundled_specs_trusted():
+    """Connexion re-validates every spec against the OpenAPI meta-schema on each start (~0.3 s
+    for the eleven here, half of build_app). The bundled specs are validated by the test suite
+    (tests/unit/test_specs.py, openapi-spec-validator), so the mock skips that while it builds."""
+    own = OpenAPISpecification.__dict__.get("_validate_spec")  # inherited in connexion 3.3
+    OpenAPISpecification._validate_spec = classmethod(lambda cls, spec: None)
+    try:
+        yield
+    finally:
+        if own is None:
+            del OpenAPISpecification._validate_spec
+        else:
+            OpenAPISpecification._validate_spec = own
+
+
+def load_spec(spec_file: str) -> dict:
+    """A private copy of a spec, for connexion (which may change what it is given)."""
+    return copy.deepcopy(_parsed_spec(spec_file))
+
+
+def _load_operations(spec_file: str, base: str = "") -> list[tuple[str, re.Pattern, str]]:
+    return _compile_operations(_parsed_spec(spec_file), base)
 
 
 def _allow(operations, path: str) -> str | None:
@@ -132,7 +167,7 @@ def _make_api_app(api: MockApi, settings: Settings, operations) -> AsyncApp:
         middlewares=list(_API_MIDDLEWARES),
     )
     app.add_api(
-        api.spec,
+        load_spec(api.spec),
         resolver=Resolver(function_resolver=lambda op_id: getattr(api, op_id)),
         security_map=api.security_map(),
         validate_responses=settings.validate_responses,
@@ -492,7 +527,7 @@ class MockServerApp:
         )
         control = self.control
         app.add_api(
-            "control.yaml",
+            load_spec("control.yaml"),
             base_path="/__mock",
             resolver=Resolver(function_resolver=lambda op_id: getattr(control, op_id)),
             validate_responses=self.settings.validate_responses,
@@ -501,7 +536,7 @@ class MockServerApp:
         for name, api in self.ctx.apis.items():
             if api.control_spec:
                 app.add_api(
-                    f"control/{api.control_spec}",
+                    load_spec(f"control/{api.control_spec}"),
                     base_path=f"/__mock/{name}",
                     resolver=Resolver(function_resolver=lambda op_id, api=api: getattr(api, op_id)),
                     validate_responses=self.settings.validate_responses,
@@ -593,4 +628,5 @@ class MockServerApp:
 
 
 def build_app(settings: Settings | None = None) -> MockServerApp:
-    return MockServerApp(settings or Settings())
+    with _bundled_specs_trusted():
+        return MockServerApp(settings or Settings())
