@@ -162,7 +162,24 @@ def build_parser() -> argparse.ArgumentParser:
     from mockserver.contract import add_parser as add_contract_parser
 
     add_contract_parser(sub)
+
+    check = sub.add_parser("check-specs", help="validate every spec (OpenAPI 3) and its examples")
+    check.set_defaults(func=_check_specs)
     return parser
+
+
+def _check_specs(args: argparse.Namespace) -> int:
+    """Every bundled spec against openapi-spec-validator, and every documented example against
+    its own schema: what `mockserver serve` trusts when it skips connexion's re-validation."""
+    from mockserver.spec_check import check_all
+
+    failures = 0
+    for name, problems in check_all():
+        print(f"{'ok    ' if not problems else 'FAILED'} {name}")
+        for problem in problems:
+            print(f"       {problem}")
+        failures += bool(problems)
+    return 1 if failures else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from openapi_spec_validator import validate
 
 from mockserver.apis import REGISTRY, api_class
 from mockserver.app import SPEC_DIR
+from mockserver.spec_check import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted(SPEC_DIR.glob("*.yaml")) + sorted((SPEC_DIR / "control").glob("*.yaml"))
@@ -19,47 +20,6 @@ SPECS = sorted(SPEC_DIR.glob("*.yaml")) + sorted((SPEC_DIR / "control").glob("*.
 
 def load(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
-
-
-def resolve(node, root):
-    """Inline local $refs (the specs have no recursion)."""
-    if isinstance(node, dict):
-        if "$ref" in node:
-            target = root
-            for part in node["$ref"].lstrip("#/").split("/"):
-                target = target[part]
-            return resolve(target, root)
-        return {k: resolve(v, root) for k, v in node.items()}
-    if isinstance(node, list):
-        return [resolve(v, root) for v in node]
-    return node
-
-
-def examples(spec: dict):
-    """(where, schema, example) for every example attached to a schema in the spec."""
-    root = spec
-    for path, item in spec.get("paths", {}).items():
-        for method, op in item.items():
-            if not isinstance(op, dict):
-                continue
-            op = resolve(op, root)
-            where = f"{method.upper()} {path}"
-            for p in op.get("parameters", []):
-                if "example" in p:
-                    yield f"{where} param {p['name']}", p["schema"], p["example"]
-            contents = [("request", op.get("requestBody", {}).get("content", {}))]
-            contents += [
-                (f"response {s}", r.get("content", {})) for s, r in op.get("responses", {}).items()
-            ]
-            for label, content in contents:
-                for media, media_obj in content.items():
-                    schema = media_obj.get("schema")
-                    if schema is None:
-                        continue
-                    if "example" in media_obj:
-                        yield f"{where} {label} {media}", schema, media_obj["example"]
-                    for name, ex in media_obj.get("examples", {}).items():
-                        yield f"{where} {label} {media} ({name})", schema, ex["value"]
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: str(p.relative_to(SPEC_DIR)))
@@ -118,3 +78,28 @@ def test_core_modules_import_no_particular_api():
         text = path.read_text()
         for name in REGISTRY:
             assert f"mockserver.apis.{name}" not in text, f"{path.name} imports the {name} API"
+
+
+def test_check_specs_command_passes_on_the_bundled_specs(capsys):
+    from mockserver.cli import main
+
+    assert main(["check-specs"]) == 0
+    out = capsys.readouterr().out
+    assert "ok     statusbadge.yaml" in out and "FAILED" not in out
+
+
+def test_check_specs_reports_a_broken_spec_and_a_wrong_example(monkeypatch, capsys):
+    import mockserver.spec_check as sc
+    from mockserver.cli import main
+
+    good = sc.load_spec("statusbadge.yaml")
+    bad = sc.load_spec("statusbadge.yaml")
+    op = bad["paths"]["/api/heartbeat"]["post"]
+    op["requestBody"]["content"]["application/json"]["example"]["token"] = 42
+    del bad["info"]
+    monkeypatch.setattr(sc, "spec_files", lambda: ["good.yaml", "bad.yaml"])
+    monkeypatch.setattr(sc, "load_spec", lambda name: good if name == "good.yaml" else bad)
+    assert main(["check-specs"]) == 1
+    out = capsys.readouterr().out
+    assert "ok     good.yaml" in out and "FAILED bad.yaml" in out
+    assert "not valid OpenAPI" in out and "example does not match its schema" in out
