@@ -465,6 +465,13 @@ class _HeldSend:
             await self._send(message)
 
 
+async def _send_json(send, status: int, body: bytes) -> None:
+    """A whole JSON answer straight from the dispatcher (no API app involved)."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _drop_connection(send) -> None:
     """Close the client's connection without an answer (a `drop` fault). Uvicorn's protocol
     objects expose their transport; anywhere else the response is simply never sent."""
@@ -572,18 +579,7 @@ class MockServerApp:
                     err = render_control_error(
                         MockError(401, "auth", "the control API needs the X-Mock-Token header")
                     )
-                    body = err.encode()
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 401,
-                            "headers": [
-                                (b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                            ],
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": body})
+                    await _send_json(send, 401, err.encode())
                     return
             await app(scope, receive, send)
 
@@ -601,20 +597,8 @@ class MockServerApp:
             if path.startswith(prefix):
                 await target(scope, receive, send)
                 return
-        body = json.dumps(
-            {"error": "Not Found", "message": f"no mocked API serves {path}"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 404,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        body = {"error": "Not Found", "message": f"no mocked API serves {path}"}
+        await _send_json(send, 404, json.dumps(body).encode())
 
     async def _lifespan(self, receive, send) -> None:
         while True:

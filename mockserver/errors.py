@@ -25,7 +25,21 @@ from connexion.exceptions import (
 )
 from starlette.exceptions import HTTPException
 
-__all__ = ["FieldError", "MockError", "FieldErrors", "classify", "value_text"]
+__all__ = ["FieldError", "MockError", "FieldErrors", "classify", "value_text", "UPPER_CODES"]
+
+# Generic error kinds as UPPER_SNAKE codes, for APIs whose (assumed) error bodies carry a code.
+UPPER_CODES = {
+    "validation": "VALIDATION_ERROR",
+    "auth": "UNAUTHORIZED",
+    "forbidden": "FORBIDDEN",
+    "not_found": "NOT_FOUND",
+    "method_not_allowed": "METHOD_NOT_ALLOWED",
+    "payload_too_large": "PAYLOAD_TOO_LARGE",
+    "unsupported_media_type": "UNSUPPORTED_MEDIA_TYPE",
+    "rate_limited": "RATE_LIMITED",
+    "internal": "INTERNAL_ERROR",
+    "unavailable": "SERVICE_UNAVAILABLE",
+}
 
 
 @dataclass

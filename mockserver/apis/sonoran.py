@@ -18,7 +18,7 @@ from typing import Any
 from mockserver.api import CadencePolicy, ErrorBody, MockApi
 from mockserver.client import ApiControl
 from mockserver.clock import iso_utc
-from mockserver.errors import MockError
+from mockserver.errors import UPPER_CODES, MockError
 from mockserver.journal import redact_header
 from mockserver.security import security_map
 
@@ -28,17 +28,7 @@ WINDOW_SECONDS = 60.0  # 000: "10 requests per minute"
 # RFC 6750 b64token: what a well-formed `Authorization: Bearer <token>` carries.
 BEARER_TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 
-ERROR_CODES = {
-    "validation": "INVALID_REQUEST",
-    "auth": "UNAUTHORIZED",
-    "not_found": "NOT_FOUND",
-    "method_not_allowed": "METHOD_NOT_ALLOWED",
-    "payload_too_large": "PAYLOAD_TOO_LARGE",
-    "unsupported_media_type": "UNSUPPORTED_MEDIA_TYPE",
-    "rate_limited": "RATE_LIMITED",
-    "internal": "INTERNAL_ERROR",
-    "unavailable": "SERVICE_UNAVAILABLE",
-}
+ERROR_CODES = {**UPPER_CODES, "validation": "INVALID_REQUEST"}
 
 
 def key_id(api_key: str) -> str:

@@ -15,24 +15,13 @@ from mockserver.api import CadencePolicy, ErrorBody, MockApi
 from mockserver.apis.playwave.fake import PlaywaveFake, SessionExists
 from mockserver.apis.playwave.rules import PlaywaveConfig
 from mockserver.client import ApiControl
-from mockserver.errors import FieldError, MockError
+from mockserver.errors import UPPER_CODES, FieldError, MockError
 from mockserver.security import security_map
 
 __all__ = ["PlaywaveApi", "SessionNotFound", "SessionEnded", "SessionEnding"]
 
 # Generic error kinds -> the code in the error envelope (assumed: the document shows none).
-_CODES = {
-    "validation": "VALIDATION_ERROR",
-    "auth": "UNAUTHORIZED",
-    "forbidden": "FORBIDDEN",
-    "not_found": "NOT_FOUND",
-    "method_not_allowed": "METHOD_NOT_ALLOWED",
-    "payload_too_large": "PAYLOAD_TOO_LARGE",
-    "unsupported_media_type": "UNSUPPORTED_MEDIA_TYPE",
-    "rate_limited": "RATE_LIMITED",
-    "internal": "INTERNAL_ERROR",
-    "unavailable": "SERVICE_UNAVAILABLE",
-}
+_CODES = UPPER_CODES
 
 
 class SessionNotFound(MockError):
