@@ -209,6 +209,18 @@ def _make_api_app(api: MockApi, settings: Settings, operations) -> AsyncApp:
     return app
 
 
+_FAULT_KINDS = {
+    400: "validation",
+    401: "auth",
+    403: "forbidden",
+    404: "not_found",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
 class ApiGate:
     """Everything that happens around one API's connexion app (see the module docstring)."""
 
@@ -331,27 +343,18 @@ class ApiGate:
             await send.release()
 
     def _fault_body(self, fault: dict) -> ErrorBody:
-        status = fault["status"]
+        """The fault's own body, or the API's own error body for the fault's status."""
+        status, headers = fault["status"], dict(fault["headers"])
         if fault.get("body") is not None:
-            err = ErrorBody(status, fault["body"], dict(fault["headers"]))
+            err = ErrorBody(status, fault["body"], headers)
             if isinstance(fault["body"], str):
-                err.media_type = fault["headers"].get("content-type", "text/plain")
+                given = {k.lower(): v for k, v in headers.items()}
+                err.media_type = given.get("content-type", "text/plain")
             return err
-        kind = {
-            400: "validation",
-            401: "auth",
-            403: "forbidden",
-            404: "not_found",
-            413: "payload_too_large",
-            415: "unsupported_media_type",
-            429: "rate_limited",
-            503: "unavailable",
-        }.get(status, "internal" if status >= 500 else "http_error")
-        err = api_err = self.api.render_error(
-            MockError(status, kind, "fault injected", headers=dict(fault["headers"]))
-        )
-        api_err.status = status
-        api_err.headers.update(fault["headers"])
+        kind = _FAULT_KINDS.get(status, "internal" if status >= 500 else "http_error")
+        err = self.api.render_error(MockError(status, kind, "fault injected", headers=headers))
+        err.status = status  # an API may render e.g. 415 as its 400; the fault asked for 415
+        err.headers.update(headers)
         return err
 
     async def _read_body(self, scope, receive, limit: int) -> tuple[bytes, bool]:
