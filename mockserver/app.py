@@ -129,6 +129,17 @@ def load_spec(spec_file: str) -> dict:
     return copy.deepcopy(_parsed_spec(spec_file))
 
 
+def heartbeat_route(api: MockApi) -> tuple[str, str]:
+    """(METHOD, native path template) of an API's heartbeat, as the spec states it."""
+    spec = _parsed_spec(api.spec)
+    base = re.sub(r"^[a-z]+://[^/]+", "", (spec.get("servers") or [{"url": ""}])[0]["url"])
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if isinstance(op, dict) and op.get("operationId") == api.heartbeat_operation:
+                return method.upper(), base.rstrip("/") + path
+    return "", api.prefixes[0]
+
+
 def _load_operations(spec_file: str, base: str = "") -> list[tuple[str, re.Pattern, str]]:
     return _compile_operations(_parsed_spec(spec_file), base)
 

@@ -41,7 +41,7 @@ def _serve(args: argparse.Namespace) -> int:
                 f"binding {settings.host} exposes the control API; "
                 "pass --control-token TOKEN or --no-control"
             )
-        from mockserver.app import build_app
+        from mockserver.app import build_app, heartbeat_route
         from mockserver.server import bind_socket
 
         app = build_app(settings)
@@ -52,7 +52,8 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = sock.getsockname()[:2]
     base = f"http://{host}:{port}"
     for name, api in app.ctx.apis.items():
-        print(f"{name:<12} {base}{api.prefixes[0]:<34} auth: {api.auth_hint()}", flush=True)
+        method, path = heartbeat_route(api)
+        print(f"{name:<12} {method:<5} {base}{path}  auth: {api.auth_hint()}", flush=True)
     control = (
         "off"
         if not settings.control

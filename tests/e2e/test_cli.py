@@ -100,6 +100,14 @@ def test_serve_prints_each_api_then_ready_and_answers_the_seed_example(served):
         for line in lines
     )
     assert lines[-1].startswith(f"ready http://127.0.0.1:{port}")
+    base = f"http://127.0.0.1:{port}"
+    for expected in (
+        f"POST  {base}/v2/general/servers/{{serverId}}/heartbeat",
+        f"POST  {base}/api/systems/heartbeat",
+        f"PATCH {base}/v1/game/session/heartbeat",
+        f"POST  {base}/api/v3/analytics/lightning-devices/{{lcuid}}/heartbeat",
+    ):
+        assert any(expected in line and "auth:" in line for line in lines), (expected, lines)
     r = httpx.post(f"http://127.0.0.1:{port}/api/heartbeat", json=SEED_BODY)
     assert r.json()["publicId"] == "srv_pub_a3a9e1ed9732"
 
