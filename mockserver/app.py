@@ -39,7 +39,7 @@ from mockserver.control import ControlHandlers, render_control_error
 from mockserver.docs_live import DocsApp
 from mockserver.errors import MockError, classify
 from mockserver.faults import Faults
-from mockserver.journal import Journal, body_for_journal, new_entry
+from mockserver.journal import NOT_JSON, Journal, body_for_journal, new_entry, parse_body
 from mockserver.settings import Settings, SettingsError
 from mockserver.store import StoreUnavailable, open_store
 from mockserver.validation import VALIDATOR_MAP
@@ -199,7 +199,6 @@ def _make_api_app(api: MockApi, settings: Settings, operations) -> AsyncApp:
         err.data.setdefault("path", request.scope.get("path"))
         state = request.scope.get("mockserver")
         if state is not None:
-            state["error"] = err
             if err.violation:
                 state["violations"].extend(
                     [f.as_dict() for f in err.fields]
@@ -288,7 +287,6 @@ class ApiGate:
             "api": api.name,
             "operation": operation,
             "violations": [],
-            "error": None,
         }
         if now >= self._next_purge:
             # Bounded memory: expired records go once a (mock) minute, not on a timer thread.
@@ -301,7 +299,8 @@ class ApiGate:
         # Read the body once, bounded: the journal needs it and an oversized one gets a 413
         # in the API's own format before any of it is parsed.
         raw, too_large = await self._read_body(scope, receive, settings.max_body_bytes)
-        entry["request"]["body"] = body_for_journal(raw, settings.journal_body_cap)
+        parsed = parse_body(raw)  # once: for the journal and the client's identity
+        entry["request"]["body"] = body_for_journal(raw, settings.journal_body_cap, parsed)
         status, resp_body = 0, b""
         # The last part of the answer waits until the journal holds the request, so a client
         # that asks the journal right after its answer finds it there, however slow the store
@@ -350,7 +349,7 @@ class ApiGate:
                 send, api.render_error(MockError(503, "unavailable", "state store unavailable"))
             )
         finally:
-            await self._journal(entry, state, raw, path_params, scope, status, resp_body)
+            await self._journal(entry, state, parsed, path_params, scope, status, resp_body)
             await send.release()
 
     def _fault_body(self, fault: dict) -> ErrorBody:
@@ -437,17 +436,14 @@ class ApiGate:
         await self.app(inner, replay, capture)
         return captured["status"], b"".join(captured["body"])
 
-    async def _journal(self, entry, state, raw, path_params, scope, status, resp_body) -> None:
+    async def _journal(self, entry, state, parsed, path_params, scope, status, resp_body) -> None:
         settings = self.ctx.settings
         entry["status"] = status
         entry["violations"] = state["violations"]
         entry["valid"] = not state["violations"]
         entry["response"]["body"] = body_for_journal(resp_body, settings.journal_body_cap)
         if state["operation"] and entry["valid"] and 200 <= status < 500:
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = None
+            body = None if parsed is NOT_JSON else parsed
             headers = {
                 k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
             }

@@ -47,15 +47,28 @@ def redact_body(body: Any) -> Any:
     return body
 
 
-def body_for_journal(raw: bytes, cap: int) -> Any:
-    """The request or response body as JSON when it parses, else as (capped) text."""
+NOT_JSON = object()
+
+
+def parse_body(raw: bytes) -> Any:
+    """The body as JSON, or NOT_JSON (empty bodies included)."""
+    if not raw:
+        return NOT_JSON
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return NOT_JSON
+
+
+def body_for_journal(raw: bytes, cap: int, parsed: Any = None) -> Any:
+    """The request or response body as JSON when it parses, else as (capped) text. `parsed`
+    is `parse_body(raw)` when the caller has it already (one parse per request body)."""
     if not raw:
         return None
     if len(raw) <= cap:
-        try:
-            return redact_body(json.loads(raw))
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            pass
+        value = parse_body(raw) if parsed is None else parsed
+        if value is not NOT_JSON:
+            return redact_body(value)
     text = raw[:cap].decode("utf-8", errors="replace")
     if len(raw) > cap:
         text += f"... ({len(raw)} bytes)"
