@@ -111,28 +111,12 @@ def test_contract_refuses_unknown_apis_and_bad_options():
     assert "not an http(s) URL" in run.stderr
 
 
-def test_an_installed_package_finds_its_contracts_or_says_it_needs_a_checkout(tmp_path):
+def test_an_installed_package_finds_its_contracts_or_says_it_needs_a_checkout(
+    installed_copy, tmp_path
+):
     """A plain `pip install .` ships contracts/ as mockserver/contracts when pyproject's wheel
     force-include lists it; without that, `mockserver contract` says it needs a source checkout."""
-    target = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(ROOT),
-        ],
-        check=True,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-        capture_output=True,
-    )
+    target = installed_copy
     installed_env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     if (target / "mockserver" / "contracts").is_dir():
         probe = "import mockserver.contract as c; print(c.contracts_dir())"

@@ -9,25 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_non_editable_install_ships_the_specs(tmp_path):
-    target = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(ROOT),
-        ],
-        check=True,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-    )
+def test_non_editable_install_ships_the_specs(installed_copy, tmp_path):
+    target = installed_copy
     probe = (
         "import mockserver, mockserver.app as a; from mockserver.settings import Settings;"
         "a.build_app(Settings());"
