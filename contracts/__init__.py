@@ -1,1 +1,1 @@
-"""Schemathesis contract suites, one module per API (see mockserver.contract_suite)."""
+"""Schemathesis contract suites, one module per API (see mockserver.contract.suite)."""

@@ -1,10 +1,10 @@
-"""Test ids, progress header and summary for the contract suites (mockserver.contract_suite)."""
+"""Test ids, progress header and summary for the contract suites (mockserver.contract.suite)."""
 
 from __future__ import annotations
 
 import pytest
 
-from mockserver.contract_suite import ContractSuite
+from mockserver.contract.suite import ContractSuite
 
 
 def _suite(item) -> ContractSuite | None:

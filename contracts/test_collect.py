@@ -6,7 +6,7 @@ GET /__mock/collect/systems/{system_id} (the system the mock now holds as alive)
 
 from __future__ import annotations
 
-from mockserver.contract_suite import ContractProfile, ContractSuite, ControlLink, require_api
+from mockserver.contract.suite import ContractProfile, ContractSuite, ControlLink, require_api
 
 require_api("collect")
 

@@ -8,7 +8,7 @@ delivers it. Real runs need --auth lucit=TOKEN and --header lucit:AppIdV3=LCUID-
 
 from __future__ import annotations
 
-from mockserver.contract_suite import ContractProfile, ContractSuite, ControlLink, require_api
+from mockserver.contract.suite import ContractProfile, ContractSuite, ControlLink, require_api
 
 require_api("lucit")
 

@@ -8,7 +8,7 @@ links them into the heartbeat's body; against the real service only the error pa
 
 from __future__ import annotations
 
-from mockserver.contract_suite import ContractProfile, ContractSuite, ControlLink, require_api
+from mockserver.contract.suite import ContractProfile, ContractSuite, ControlLink, require_api
 
 require_api("playwave")
 

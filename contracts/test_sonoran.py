@@ -9,7 +9,7 @@ Real runs: schemathesis sends at most 9 requests a minute (`real_rate_limit`), s
 
 from __future__ import annotations
 
-from mockserver.contract_suite import ContractProfile, ContractSuite, require_api
+from mockserver.contract.suite import ContractProfile, ContractSuite, require_api
 
 require_api("sonoran")
 

@@ -6,7 +6,7 @@ Stateful: the heartbeat's 200 links to GET /api/status/{publicId} and /api/badge
 
 from __future__ import annotations
 
-from mockserver.contract_suite import ContractProfile, ContractSuite
+from mockserver.contract.suite import ContractProfile, ContractSuite
 
 PROFILE = ContractProfile(
     api="statusbadge",

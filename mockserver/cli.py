@@ -41,8 +41,9 @@ def _serve(args: argparse.Namespace) -> int:
                 f"binding {settings.host} exposes the control API; "
                 "pass --control-token TOKEN or --no-control"
             )
-        from mockserver.app import build_app, heartbeat_route
+        from mockserver.app import build_app
         from mockserver.server import bind_socket
+        from mockserver.spec.loader import heartbeat_route
 
         app = build_app(settings)
         sock = bind_socket(settings.host, settings.port)
@@ -52,7 +53,7 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = sock.getsockname()[:2]
     base = f"http://{host}:{port}"
     for name, api in app.ctx.apis.items():
-        method, path = heartbeat_route(api)
+        method, path = heartbeat_route(api.spec, api.heartbeat_operation) or ("", api.prefixes[0])
         print(f"{name:<12} {method:<5} {base}{path}  auth: {api.auth_hint()}", flush=True)
     control = (
         "off"
@@ -100,10 +101,10 @@ def _serve(args: argparse.Namespace) -> int:
 def _docs(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from mockserver.app import SPEC_DIR
-    from mockserver.docs import build_site
-    from mockserver.docs_readme import readme_tables, update_readme
-    from mockserver.specdoc import load_api_docs
+    from mockserver.docs.model import load_api_docs
+    from mockserver.docs.readme import readme_tables, update_readme
+    from mockserver.docs.static import build_site
+    from mockserver.spec.loader import SPEC_DIR
 
     if not (args.out or args.readme or args.check_readme):
         return _fail("docs: pass --out DIR, --readme FILE or --check-readme FILE")
@@ -160,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     readme.add_argument("--check-readme", metavar="FILE", help="exit 1 if FILE's tables are stale")
     docs.set_defaults(func=_docs)
 
-    from mockserver.contract import add_parser as add_contract_parser
+    from mockserver.contract.cli import add_parser as add_contract_parser
 
     add_contract_parser(sub)
 
@@ -172,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _check_specs(args: argparse.Namespace) -> int:
     """Every bundled spec against openapi-spec-validator, and every documented example against
     its own schema: what `mockserver serve` trusts when it skips connexion's re-validation."""
-    from mockserver.spec_check import check_all
+    from mockserver.spec.check import check_all
 
     failures = 0
     for name, problems in check_all():

@@ -7,10 +7,10 @@ Each handler is a few lines: it parses, asks the context, and renders. Per-API r
 from __future__ import annotations
 
 from mockserver import __version__
-from mockserver.api import ErrorBody
-from mockserver.clock import parse_iso
-from mockserver.context import MockContext
-from mockserver.errors import FieldError, MockError
+from mockserver.core.api import ErrorBody
+from mockserver.core.clock import parse_iso
+from mockserver.core.context import MockContext
+from mockserver.core.errors import FieldError, MockError
 
 __all__ = ["ControlHandlers", "render_control_error"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.clock import iso_utc
+from mockserver.core.clock import iso_utc
 from mockserver.store import Store
 
 __all__ = ["Faults"]

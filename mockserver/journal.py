@@ -1,8 +1,8 @@
 """The request journal: what each client sent, what it got, and whether it matched the spec.
 
 Every native API request is recorded with its verdict (`valid` and the `violations` found by
-validation), redacted so secrets never leave the mock (DESIGN.md, "Secrets stay out of logs"):
-Authorization, X-Api-Key and AppIdV3 headers and any `token` field keep a short prefix only.
+validation), redacted by the app's `Redactor` (mockserver.core.redaction) so secrets never leave
+the mock: credential headers and fields keep a short prefix only.
 Entries live in the store per API (`<api>:journal`), capped as a ring buffer.
 """
 
@@ -11,41 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mockserver.clock import iso_utc, parse_iso
+from mockserver.core.clock import iso_utc, parse_iso
+from mockserver.core.redaction import Redactor
 from mockserver.store import Store
 
-__all__ = ["Journal", "redact_header", "redact_body", "SECRET_HEADERS"]
-
-SECRET_HEADERS = frozenset({"authorization", "x-api-key", "appidv3", "cookie", "x-control-token"})
-_SECRET_FIELDS = frozenset({"token", "password", "api_key", "apikey", "secret"})
-_KEEP = 6
-
-
-def _mask(value: str) -> str:
-    if len(value) <= _KEEP:
-        return "***"
-    return value[:_KEEP] + "***"
-
-
-def redact_header(name: str, value: str) -> str:
-    if name.lower() not in SECRET_HEADERS:
-        return value
-    scheme, sep, rest = value.partition(" ")
-    if sep and scheme.lower() in ("bearer", "basic"):
-        return f"{scheme} {_mask(rest)}"
-    return _mask(value)
-
-
-def redact_body(body: Any) -> Any:
-    if isinstance(body, dict):
-        return {
-            k: (_mask(v) if k.lower() in _SECRET_FIELDS and isinstance(v, str) else redact_body(v))
-            for k, v in body.items()
-        }
-    if isinstance(body, list):
-        return [redact_body(v) for v in body]
-    return body
-
+__all__ = ["Journal", "NOT_JSON", "body_for_journal", "new_entry", "parse_body"]
 
 NOT_JSON = object()
 
@@ -60,7 +30,7 @@ def parse_body(raw: bytes) -> Any:
         return NOT_JSON
 
 
-def body_for_journal(raw: bytes, cap: int, parsed: Any = None) -> Any:
+def body_for_journal(raw: bytes, cap: int, redactor: Redactor, parsed: Any = None) -> Any:
     """The request or response body as JSON when it parses, else as (capped) text. `parsed`
     is `parse_body(raw)` when the caller has it already (one parse per request body)."""
     if not raw:
@@ -68,7 +38,7 @@ def body_for_journal(raw: bytes, cap: int, parsed: Any = None) -> Any:
     if len(raw) <= cap:
         value = parse_body(raw) if parsed is None else parsed
         if value is not NOT_JSON:
-            return redact_body(value)
+            return redactor.body(value)
     text = raw[:cap].decode("utf-8", errors="replace")
     if len(raw) > cap:
         text += f"... ({len(raw)} bytes)"
@@ -76,8 +46,11 @@ def body_for_journal(raw: bytes, cap: int, parsed: Any = None) -> Any:
 
 
 class Journal:
-    def __init__(self, store: Store, *, cap: int, apis: list[str]) -> None:
+    def __init__(
+        self, store: Store, *, cap: int, apis: list[str], redactor: Redactor | None = None
+    ) -> None:
         self._store = store
+        self.redactor = redactor or Redactor()
         self.cap = cap
         self.apis = apis
 
@@ -124,6 +97,7 @@ def new_entry(
     query: str,
     at: float,
     headers: list[tuple[bytes, bytes]],
+    redactor: Redactor,
 ) -> dict:
     return {
         "id": 0,
@@ -140,7 +114,9 @@ def new_entry(
         "identity": None,
         "request": {
             "headers": {
-                k.decode("latin-1").lower(): redact_header(k.decode("latin-1"), v.decode("latin-1"))
+                k.decode("latin-1").lower(): redactor.header(
+                    k.decode("latin-1"), v.decode("latin-1")
+                )
                 for k, v in headers
             },
             "body": None,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
-from mockserver.api import CadencePolicy, MockApi
-from mockserver.clock import iso_utc
+from mockserver.core.api import CadencePolicy, MockApi
+from mockserver.core.clock import iso_utc
 
 __all__ = ["build_report", "render_text"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from mockserver.api import MockApi
+from mockserver.core.api import MockApi
 
 __all__ = ["REGISTRY", "api_class", "api_names"]
 

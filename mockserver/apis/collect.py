@@ -16,11 +16,11 @@ import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
-from mockserver.api import CadencePolicy, ErrorBody, MockApi
 from mockserver.client import ApiControl
-from mockserver.clock import iso_utc
-from mockserver.errors import FieldError, MockError
-from mockserver.security import security_map
+from mockserver.core.api import CadencePolicy, ErrorBody, MockApi
+from mockserver.core.clock import iso_utc
+from mockserver.core.errors import FieldError, MockError
+from mockserver.http.security import security_map
 
 __all__ = ["CollectApi", "CollectFake"]
 

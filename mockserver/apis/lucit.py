@@ -17,11 +17,11 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-from mockserver.api import CadencePolicy, ErrorBody, MockApi
 from mockserver.client import ApiControl
-from mockserver.clock import iso_utc, parse_iso
-from mockserver.errors import FieldError, MockError
-from mockserver.security import security_map
+from mockserver.core.api import CadencePolicy, ErrorBody, MockApi
+from mockserver.core.clock import iso_utc, parse_iso
+from mockserver.core.errors import FieldError, MockError
+from mockserver.http.security import security_map
 
 __all__ = ["LucitApi", "LucitFake", "laravel_validation", "PENDING", "SENT", "ACKNOWLEDGED"]
 
@@ -280,6 +280,7 @@ class LucitApi(MockApi):
     control_client = LucitControl
     prefixes = ("/api/v3/analytics/lightning-devices/",)
     heartbeat_operation = "lucit_heartbeat"
+    secret_headers = frozenset({"appidv3"})  # 003: the app id travels with the Bearer token
 
     @dataclass
     class Config:

@@ -10,19 +10,19 @@ IP address. Everything else (bounds, error bodies, how the limit is counted) is 
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver.api import CadencePolicy, ErrorBody, MockApi
 from mockserver.client import ApiControl
-from mockserver.clock import iso_utc
-from mockserver.errors import UPPER_CODES, MockError
-from mockserver.journal import redact_header
-from mockserver.security import security_map
+from mockserver.core.api import CadencePolicy, ErrorBody, MockApi
+from mockserver.core.clock import iso_utc
+from mockserver.core.errors import UPPER_CODES, MockError
+from mockserver.core.ratelimit import RateWindow
+from mockserver.core.redaction import mask_credential
+from mockserver.http.security import security_map
 
-__all__ = ["SonoranApi", "SonoranFake", "RateWindow", "Admission", "key_id", "WINDOW_SECONDS"]
+__all__ = ["SonoranApi", "SonoranFake", "key_id", "WINDOW_SECONDS"]
 
 WINDOW_SECONDS = 60.0  # 000: "10 requests per minute"
 # RFC 6750 b64token: what a well-formed `Authorization: Bearer <token>` carries.
@@ -58,53 +58,6 @@ def _list_setting(name: str, value: Any, item: type) -> list | None:
     return out
 
 
-@dataclass
-class Admission:
-    allowed: bool
-    retry_after: int = 0  # whole seconds until a slot frees (when not allowed)
-
-
-class RateWindow:
-    """A sliding window of `limit` accepted requests per `window` seconds and key, on the mock
-    clock. The key's accepted request times live in one store record, changed only through
-    `store.update`, so concurrent requests (or workers sharing Redis) can't both take the
-    last slot. Only requests that are admitted with `take=True` occupy a slot."""
-
-    def __init__(self, store, ns: str, limit: int, window: float = WINDOW_SECONDS) -> None:
-        self.store = store
-        self.ns = ns
-        self.limit = limit
-        self.window = window
-
-    def _live(self, rec: dict | None, now: float) -> list[float]:
-        # A request at t holds its slot until t + window. Times after `now` belong to a clock
-        # that was set back; they are dropped rather than blocking the key for longer.
-        hits = rec["hits"] if rec else []
-        return [t for t in hits if now - self.window < t <= now]
-
-    def _retry_after(self, hits: list[float], now: float) -> int:
-        return max(1, math.ceil(min(hits) + self.window - now))
-
-    async def admit(self, key: str, now: float, *, take: bool = True) -> Admission:
-        if self.limit <= 0:
-            return Admission(True)
-
-        def decide(rec: dict | None):
-            hits = self._live(rec, now)
-            if len(hits) >= self.limit:
-                return self._record(hits), Admission(False, self._retry_after(hits, now))
-            if take:
-                hits.append(now)
-            return self._record(hits), Admission(True)
-
-        return await self.store.update(self.ns, key, decide)
-
-    def _record(self, hits: list[float]) -> dict | None:
-        if not hits:
-            return None
-        return {"hits": hits, "expires_at": max(hits) + self.window}
-
-
 class SonoranFake:
     """The rules of seed 000 on the mock clock: configured servers, the per-key rate limit and
     the latest heartbeat per API key and server."""
@@ -115,7 +68,9 @@ class SonoranFake:
     def __init__(self, store, config: SonoranApi.Config) -> None:
         self.store = store
         self.config = config
-        self.window = RateWindow(store, self.NS_WINDOWS, config.rate_limit_per_minute)
+        self.window = RateWindow(
+            store, self.NS_WINDOWS, config.rate_limit_per_minute, WINDOW_SECONDS
+        )
 
     def configured(self, server_id: int) -> bool:
         return self.config.server_ids is None or server_id in self.config.server_ids
@@ -143,7 +98,7 @@ class SonoranFake:
 
         def write(old: dict | None):
             return {
-                "apiKey": redact_header("Authorization", api_key),
+                "apiKey": mask_credential(api_key),
                 "keyId": kid,
                 "serverId": server_id,
                 "playerCount": player_count,
@@ -251,7 +206,7 @@ class SonoranApi(MockApi):
         if scheme.lower() != "bearer" or not token:
             return None
         server = request["path_params"].get("serverId", "?")
-        return f"{redact_header('Authorization', token.strip())} server {server}"
+        return f"{mask_credential(token.strip())} server {server}"
 
     def cadence(self, identity=None, entries=None) -> CadencePolicy:
         """000 documents no heartbeat interval, only the rate limit."""

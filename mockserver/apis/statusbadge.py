@@ -13,10 +13,10 @@ import hashlib
 from dataclasses import dataclass
 from html import escape
 
-from mockserver.api import CadencePolicy, ErrorBody, MockApi
 from mockserver.client import ApiControl
-from mockserver.clock import iso_utc
-from mockserver.errors import MockError
+from mockserver.core.api import CadencePolicy, ErrorBody, MockApi
+from mockserver.core.clock import iso_utc
+from mockserver.core.errors import MockError
 
 __all__ = ["StatusbadgeApi", "public_id", "stale_timeout_ms", "StatusbadgeFake"]
 
@@ -134,6 +134,7 @@ class StatusbadgeApi(MockApi):
     control_spec = "statusbadge.yaml"
     prefixes = ("/api/heartbeat", "/api/badge/", "/api/status/")
     heartbeat_operation = "statusbadge_heartbeat"
+    secret_fields = frozenset({"token"})  # 004: the server token is the credential
     control_client = StatusbadgeControl
 
     @dataclass

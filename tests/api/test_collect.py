@@ -10,8 +10,9 @@ import jsonschema
 import pytest
 import yaml
 
-from mockserver.app import SPEC_DIR, build_app
+from mockserver.app import build_app
 from mockserver.settings import Settings, SettingsError
+from mockserver.spec.loader import SPEC_DIR
 
 URL = "/api/systems/heartbeat"
 SYSTEM = "4cf3053f-d0d5-4b10-b752-ff8f7b63c2f7"

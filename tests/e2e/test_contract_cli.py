@@ -119,7 +119,7 @@ def test_an_installed_package_finds_its_contracts_or_says_it_needs_a_checkout(
     target = installed_copy
     installed_env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     if (target / "mockserver" / "contracts").is_dir():
-        probe = "import mockserver.contract as c; print(c.contracts_dir())"
+        probe = "import mockserver.contract.cli as c; print(c.contracts_dir())"
         out = subprocess.run(
             [sys.executable, "-c", probe],
             capture_output=True,

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.app import SPEC_DIR
-from mockserver.docs import build_site
+from mockserver.docs.model import load_api_docs
+from mockserver.docs.static import build_site
 from mockserver.server import BackgroundServer
-from mockserver.specdoc import load_api_docs
+from mockserver.spec.loader import SPEC_DIR
 from tests.conftest import test_settings
 
 pytestmark = pytest.mark.e2e

@@ -14,23 +14,22 @@ import re
 
 import httpx
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockserver.apis import REGISTRY, api_class
-from mockserver.app import SPEC_DIR
+from mockserver.spec.loader import heartbeat_route, load_spec
 from tests.conftest import store_snapshot
 
 
 def heartbeat_target(name: str):
     cls = api_class(name)
-    spec = yaml.safe_load((SPEC_DIR / cls.spec).read_text())
-    base = re.sub(r"^[a-z]+://[^/]+", "", spec["servers"][0]["url"]).rstrip("/")
-    for path, item in spec["paths"].items():
-        for method, op in item.items():
-            if isinstance(op, dict) and op.get("operationId") == cls.heartbeat_operation:
-                return spec, base + path, method.upper(), op
+    spec = load_spec(cls.spec)
+    method, template = heartbeat_route(cls.spec, cls.heartbeat_operation)
+    for item in spec["paths"].values():
+        op = item.get(method.lower())
+        if isinstance(op, dict) and op.get("operationId") == cls.heartbeat_operation:
+            return spec, template, method, op
     raise AssertionError(f"{name}: heartbeat operation not in its spec")
 
 

@@ -12,10 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_non_editable_install_ships_the_specs(installed_copy, tmp_path):
     target = installed_copy
     probe = (
-        "import mockserver, mockserver.app as a; from mockserver.settings import Settings;"
-        "a.build_app(Settings());"
-        "print(mockserver.__file__); print(a.SPEC_DIR);"
-        "print(sorted(p.name for p in a.SPEC_DIR.glob('*.yaml')))"
+        "import mockserver, mockserver.spec.loader as s; from mockserver.settings import Settings;"
+        "from mockserver.app import build_app; build_app(Settings());"
+        "print(mockserver.__file__); print(s.SPEC_DIR);"
+        "print(sorted(p.name for p in s.SPEC_DIR.glob('*.yaml')))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe],

@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from mockserver.app import build_app
-from mockserver.errors import MockError
+from mockserver.core.errors import MockError
 from mockserver.settings import Settings
 from tests.multiworker import Conn, WorkerServer, pinned_connections
 from tests.redisproc import RedisProcess

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from mockserver.clock import Clock, iso_utc, parse_iso
+from mockserver.core.clock import Clock, iso_utc, parse_iso
 from mockserver.store.memory import MemoryStore
 
 

@@ -12,9 +12,9 @@ import yaml
 from openapi_spec_validator import validate
 
 from mockserver.apis import REGISTRY, api_class
-from mockserver.app import spec_path
-from mockserver.contract_profile import ContractProfile, Exclusion, Target
-from mockserver.contract_specs import ControlLink, base_path, credential_headers, join_specs
+from mockserver.contract.profile import ContractProfile, Exclusion, Target
+from mockserver.contract.specs import ControlLink, base_path, credential_headers, join_specs
+from mockserver.spec.loader import spec_path
 
 ROOT = Path(__file__).resolve().parents[2]
 

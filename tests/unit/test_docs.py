@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.app import SPEC_DIR
-from mockserver.docs import build_site, esc, inline, render_site
-from mockserver.docs_readme import README_END, README_START, readme_tables, update_readme
-from mockserver.specdoc import SpecDoc, load_api_docs
+from mockserver.docs.model import SpecDoc, load_api_docs
+from mockserver.docs.readme import README_END, README_START, readme_tables, update_readme
+from mockserver.docs.static import build_site, esc, inline, render_site
+from mockserver.spec.loader import SPEC_DIR
 
 APIS, CONTROL = load_api_docs(SPEC_DIR)
 PAGES = render_site(APIS, CONTROL)
@@ -143,7 +143,7 @@ def hostile_spec() -> SpecDoc:
 
 
 def test_spec_text_is_escaped_in_every_page():
-    from mockserver.specdoc import ApiDoc
+    from mockserver.docs.model import ApiDoc
 
     doc = hostile_spec()
     pages = render_site([ApiDoc("hostile", doc, None)], CONTROL)
@@ -190,7 +190,7 @@ def test_readme_tables_list_endpoints_auth_rules_and_assumptions():
 
 
 def test_readme_cells_keep_pipes_and_tags_from_breaking_the_table():
-    from mockserver.specdoc import ApiDoc
+    from mockserver.docs.model import ApiDoc
 
     tables = readme_tables([ApiDoc("hostile", hostile_spec(), None)])
     assert "<script>" not in re.sub(r"`[^`]*`", "", tables)  # code spans show tags as text

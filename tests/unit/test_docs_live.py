@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from mockserver.apis import api_names
-from mockserver.app import SPEC_DIR
-from mockserver.docs import render_site
-from mockserver.specdoc import load_api_docs
+from mockserver.docs.model import load_api_docs
+from mockserver.docs.static import render_site
+from mockserver.spec.loader import SPEC_DIR
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
 from mockserver.apis import REGISTRY, api_class
-from mockserver.app import SPEC_DIR
-from mockserver.spec_check import examples
+from mockserver.spec.check import examples
+from mockserver.spec.loader import SPEC_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted(SPEC_DIR.glob("*.yaml")) + sorted((SPEC_DIR / "control").glob("*.yaml"))
@@ -89,7 +89,7 @@ def test_check_specs_command_passes_on_the_bundled_specs(capsys):
 
 
 def test_check_specs_reports_a_broken_spec_and_a_wrong_example(monkeypatch, capsys):
-    import mockserver.spec_check as sc
+    import mockserver.spec.check as sc
     from mockserver.cli import main
 
     good = sc.load_spec("statusbadge.yaml")

@@ -11,12 +11,12 @@ import secrets
 
 from connexion import request as current_request
 
-from mockserver.api import CadencePolicy, ErrorBody, MockApi
 from mockserver.apis.playwave.fake import PlaywaveFake, SessionExists
 from mockserver.apis.playwave.rules import PlaywaveConfig
 from mockserver.client import ApiControl
-from mockserver.errors import UPPER_CODES, FieldError, MockError
-from mockserver.security import security_map
+from mockserver.core.api import CadencePolicy, ErrorBody, MockApi
+from mockserver.core.errors import UPPER_CODES, FieldError, MockError
+from mockserver.http.security import security_map
 
 __all__ = ["PlaywaveApi", "SessionNotFound", "SessionEnded", "SessionEnding"]
 
@@ -108,6 +108,7 @@ class PlaywaveApi(MockApi):
     control_client = PlaywaveControl
     prefixes = ("/v1/game/session",)
     heartbeat_operation = "playwave_heartbeat"
+    secret_headers = frozenset({"x-api-key"})  # 002: the per-game key
     Config = PlaywaveConfig
 
     def __init__(self, ctx, config: PlaywaveConfig) -> None:

@@ -22,8 +22,8 @@ from mockserver.apis.playwave.rules import (
     record_lapse,
     replaced_at,
 )
-from mockserver.clock import iso_utc
-from mockserver.journal import redact_header
+from mockserver.core.clock import iso_utc
+from mockserver.core.redaction import mask
 
 __all__ = ["PlaywaveFake", "Beat", "SessionExists"]
 
@@ -186,7 +186,7 @@ class PlaywaveFake:
             "game_session_id": sid,
             "provider_user_id": rec["u"],
             "pc_id": pc_of(rec, sid),
-            "game_api_key": redact_header("x-api-key", rec["k"]) if "k" in rec else None,
+            "game_api_key": mask(rec["k"]) if "k" in rec else None,
             "status": status,
             "result": state.result,
             "http_status": state.status,

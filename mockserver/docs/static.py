@@ -5,8 +5,8 @@ opens from disk with the network off.
 Each page lists the operations (parameters, bodies, responses, schemas, examples) and a
 "Behaviour" section: the rules the source document states (`info.x-mock-behaviour`) and every
 `x-mock-assumed` choice with its place in the spec, so documented and assumed stay apart.
-The running mock serves the same pages under `/__mock/docs/` (mockserver.docs_live), and the
-README's per-API tables come from the same reading of the specs (mockserver.docs_readme).
+The running mock serves the same pages under `/__mock/docs/` (mockserver.docs.live), and the
+README's per-API tables come from the same reading of the specs (mockserver.docs.readme).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mockserver.specdoc import ApiDoc, Operation, SpecDoc, anchor_id, load_api_docs
+from mockserver.docs.model import ApiDoc, Operation, SpecDoc, anchor_id, load_api_docs
 
 __all__ = ["build_site", "render_site"]
 
@@ -378,7 +378,7 @@ def render_site(apis: list[ApiDoc], control: SpecDoc, live: bool = False) -> dic
 
 
 def _default_spec_dir() -> Path:
-    from mockserver.app import SPEC_DIR
+    from mockserver.spec.loader import SPEC_DIR
 
     return SPEC_DIR
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.contract_specs import ControlLink
+from mockserver.contract.specs import ControlLink
 
 __all__ = [
     "ContractProfile",

@@ -2,7 +2,7 @@
 auth, the documented rules (`info.x-mock-behaviour`, from `info.x-mock-source`) and every
 `x-mock-assumed` choice with the place in the spec it applies to.
 
-Shared by the HTML docs (mockserver.docs) and the README's per-API tables, so both say the same.
+Shared by the HTML docs (docs.static) and the README's per-API tables, so both say the same.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
+from mockserver.spec.loader import base_path, parse_yaml
 
 __all__ = ["ApiDoc", "Assumption", "Operation", "SpecDoc", "load_api_docs", "load_spec_doc"]
 
@@ -86,7 +86,7 @@ class SpecDoc:
     @property
     def base(self) -> str:
         """The first server's path: connexion's base path, so the native paths start with it."""
-        return re.sub(r"^[a-z][a-z0-9+.-]*://[^/]+", "", self.servers[0]["url"]).rstrip("/")
+        return base_path(self.spec)
 
     @cached_property
     def operations(self) -> list[Operation]:
@@ -207,8 +207,7 @@ class ApiDoc:
 
 
 def load_spec_doc(key: str, path: Path) -> SpecDoc:
-    with open(path, encoding="utf-8") as fh:
-        spec = yaml.safe_load(fh)
+    spec = parse_yaml(path)
     if not isinstance(spec, dict):
         raise ValueError(f"{path}: not an OpenAPI document")
     return SpecDoc(key, spec, path.name)

@@ -4,7 +4,7 @@ the README no longer says what the specs say."""
 
 from __future__ import annotations
 
-from mockserver.specdoc import ApiDoc
+from mockserver.docs.model import ApiDoc
 
 __all__ = ["README_START", "README_END", "readme_tables", "update_readme"]
 

@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from mockserver.errors import MockError
+from mockserver.core.errors import MockError
 
 if TYPE_CHECKING:
-    from mockserver.context import MockContext
+    from mockserver.core.context import MockContext
 
 __all__ = ["MockApi", "ErrorBody", "CadencePolicy"]
 
@@ -58,6 +58,11 @@ class MockApi:
     # Read a body sent without Content-Type as JSON (assumed, README) unless the document makes
     # the header required (002 does: PlayWave answers 415 itself).
     body_without_content_type_is_json: ClassVar[bool] = True
+    # Where this API's credentials travel, beyond the generic Authorization/Cookie headers
+    # (mockserver.core.redaction): header names, body field names, query parameter names.
+    secret_headers: ClassVar[frozenset[str]] = frozenset()
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+    secret_params: ClassVar[frozenset[str]] = frozenset()
 
     @dataclass
     class Config:
@@ -83,7 +88,7 @@ class MockApi:
 
     # --- what core asks of an API ----------------------------------------------------------
     def security_map(self) -> dict:
-        """Connexion security handlers bound to this API's settings (see mockserver.security)."""
+        """Connexion security handlers bound to this API's settings."""
         return {}
 
     def render_error(self, err: MockError) -> ErrorBody:

@@ -42,9 +42,8 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config._health_check import HealthCheck as SchemathesisHealthCheck
 
 from mockserver.apis import api_class
-from mockserver.app import spec_path
-from mockserver.contract_profile import ContractProfile, Exclusion, Target
-from mockserver.contract_specs import (
+from mockserver.contract.profile import ContractProfile, Exclusion, Target
+from mockserver.contract.specs import (
     ControlLink,
     base_path,
     credential_headers,
@@ -52,6 +51,7 @@ from mockserver.contract_specs import (
     load_spec,
     operations_of,
 )
+from mockserver.spec.loader import spec_path
 
 __all__ = [
     "ContractProfile",

@@ -1,6 +1,6 @@
 """`mockserver contract`: run the schemathesis contract suites (contracts/test_<api>.py).
 
-The suites are ordinary pytest modules built on `mockserver.contract_suite`, so this command is
+The suites are ordinary pytest modules built on `mockserver.contract.suite`, so this command is
 pytest on those modules in a subprocess, with the options turned into the environment the suites
 read (MOCKSERVER_CONTRACT_*). pytest gives the progress lines, the failure reports (schemathesis
 names the check and the operation, with a curl line to reproduce) and the JUnit XML; the
@@ -27,8 +27,8 @@ __all__ = ["add_parser", "contracts_dir", "run"]
 
 def contracts_dir() -> Path:
     """contracts/ next to the package (a source checkout) or inside it (a wheel that ships it)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "contracts", here.parent / "contracts"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "contracts", package.parent / "contracts"):
         if (candidate / "conftest.py").is_file():
             return candidate
     raise FileNotFoundError(

@@ -16,9 +16,9 @@ import json
 from pathlib import Path
 
 from mockserver.control import render_control_error
-from mockserver.docs import esc, render_site
-from mockserver.errors import MockError
-from mockserver.specdoc import SpecDoc, load_api_docs
+from mockserver.core.errors import MockError
+from mockserver.docs.model import SpecDoc, load_api_docs
+from mockserver.docs.static import esc, render_site
 
 __all__ = ["DocsApp", "swagger_page"]
 

@@ -8,14 +8,9 @@ from collections.abc import Iterator
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
-from mockserver.app import SPEC_DIR, load_spec
+from mockserver.spec.loader import load_spec, spec_files
 
 __all__ = ["spec_files", "examples", "check_all"]
-
-
-def spec_files() -> list[str]:
-    names = [p.name for p in sorted(SPEC_DIR.glob("*.yaml"))]
-    return names + [f"control/{p.name}" for p in sorted((SPEC_DIR / "control").glob("*.yaml"))]
 
 
 def _resolve(node, root):

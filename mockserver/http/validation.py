@@ -23,7 +23,7 @@ from connexion.validators import (
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError
 
-from mockserver.errors import FieldError, FieldErrors, value_text
+from mockserver.core.errors import FieldError, FieldErrors, value_text
 
 __all__ = ["VALIDATOR_MAP", "schema_errors"]
 

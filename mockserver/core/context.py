@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mockserver.clock import Clock
+from mockserver.core.clock import Clock
 from mockserver.faults import Faults
 from mockserver.journal import Journal
 from mockserver.settings import Settings
 from mockserver.store import Store
 
 if TYPE_CHECKING:
-    from mockserver.api import MockApi
+    from mockserver.core.api import MockApi
 
 __all__ = ["MockContext"]
 

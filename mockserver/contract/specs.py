@@ -8,9 +8,8 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-import yaml
+from mockserver.spec.loader import base_path, load_spec
 
 __all__ = [
     "ControlLink",
@@ -41,17 +40,6 @@ class ControlLink:
         if self.request_body is not None:
             link["requestBody"] = self.request_body
         return link
-
-
-def load_spec(path) -> dict:
-    with open(path) as fh:
-        return yaml.safe_load(fh)
-
-
-def base_path(spec: dict) -> str:
-    """The path of the spec's first server: connexion serves the paths below it."""
-    servers = spec.get("servers") or [{"url": "/"}]
-    return urlsplit(servers[0]["url"]).path.rstrip("/")
 
 
 def _rename_refs(node: Any, renames: dict[str, str]) -> Any:

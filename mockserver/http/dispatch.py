@@ -1,0 +1,77 @@
+"""The ASGI entry point: route by path prefix, longest first, to an API gate or the control API.
+
+Two APIs share `/api`, so routing is by full path with one connexion app per API (several specs
+in one connexion app at overlapping base paths break routing in connexion 3.3). The control API
+and its docs sit behind the X-Mock-Token check when a token is set.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mockserver.core.context import MockContext
+from mockserver.core.errors import MockError
+from mockserver.settings import Settings
+
+__all__ = ["MockServerApp", "send_json", "token_gate"]
+
+
+async def send_json(send, status: int, body: bytes) -> None:
+    """A whole JSON answer straight from the dispatcher (no API app involved)."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def token_gate(app, token: str | None, render):
+    """`app` behind the X-Mock-Token header when `token` is set (a 401 in the control format)."""
+    if token is None:
+        return app
+
+    async def gate(scope, receive, send):
+        headers = dict(scope["headers"])
+        if headers.get(b"x-mock-token", b"").decode("latin-1") != token:
+            err = render(MockError(401, "auth", "the control API needs the X-Mock-Token header"))
+            await send_json(send, 401, err.encode())
+            return
+        await app(scope, receive, send)
+
+    return gate
+
+
+class MockServerApp:
+    """The ASGI app `build_app` returns: its context and its route table."""
+
+    def __init__(
+        self, settings: Settings, ctx: MockContext, routes: list[tuple[str, Any]], control=None
+    ) -> None:
+        self.settings = settings
+        self.ctx = ctx
+        self.control = control
+        self.routes = sorted(routes, key=lambda r: -len(r[0]))
+
+    async def __call__(self, scope, receive, send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind != "http":
+            return
+        path = scope["path"]
+        for prefix, target in self.routes:
+            if path.startswith(prefix):
+                await target(scope, receive, send)
+                return
+        body = {"error": "Not Found", "message": f"no mocked API serves {path}"}
+        await send_json(send, 404, json.dumps(body).encode())
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.ctx.store.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return

@@ -1,0 +1,300 @@
+"""The gate in front of one native API: everything that happens around the engine.
+
+It reads the body once (size limit, a 413 in the API's own format before anything is parsed),
+answers CORS preflights where the API documents CORS, applies fault rules, hands the request to
+the engine, and journals the request with its verdict before the last byte of the answer goes
+out, so a client that asks the journal right after its answer finds it there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from mockserver.core.api import ErrorBody, MockApi
+from mockserver.core.context import MockContext
+from mockserver.core.errors import MockError
+from mockserver.http.apps import api_app
+from mockserver.journal import NOT_JSON, body_for_journal, new_entry, parse_body
+from mockserver.settings import Settings
+from mockserver.spec.loader import operations, parsed_spec
+from mockserver.store import StoreUnavailable
+
+__all__ = ["ApiGate", "PURGE_EVERY"]
+
+log = logging.getLogger("mockserver")
+
+PURGE_EVERY = 60.0  # mock seconds between clean-ups of expired records
+
+_FAULT_KINDS = {
+    400: "validation",
+    401: "auth",
+    403: "forbidden",
+    404: "not_found",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+class ApiGate:
+    """Everything that happens around one API's connexion app (see the module docstring)."""
+
+    def __init__(self, ctx: MockContext, api: MockApi, settings: Settings) -> None:
+        self.ctx = ctx
+        self.api = api
+        self.operations = operations(parsed_spec(api.spec))
+        self.app = api_app(api, settings, self.operations)
+        self.cors = api.cors_headers()
+        self._next_purge = 0.0
+        self.cors_raw = [(k.lower().encode(), v.encode()) for k, v in (self.cors or {}).items()]
+
+    def operation(self, method: str, path: str) -> tuple[str | None, dict]:
+        for op in self.operations:
+            if op.method == method:
+                params = op.match(path)
+                if params is not None:
+                    return op.operation_id, params
+        return None, {}
+
+    async def _respond(self, send, err: ErrorBody) -> tuple[int, bytes]:
+        body = err.encode()
+        headers = [
+            (b"content-type", err.media_type.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        headers += [(k.lower().encode(), str(v).encode()) for k, v in err.headers.items()]
+        headers += self.cors_raw
+        await send({"type": "http.response.start", "status": err.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return err.status, body
+
+    async def __call__(self, scope, receive, send) -> None:
+        ctx, api = self.ctx, self.api
+        settings = ctx.settings
+        method, path = scope["method"], scope["path"]
+        operation, path_params = self.operation(method, path)
+        try:
+            now = await ctx.clock.now()
+        except StoreUnavailable:
+            await self._respond(
+                send, api.render_error(MockError(503, "unavailable", "state store unavailable"))
+            )
+            return
+        entry = new_entry(
+            api=api.name,
+            operation=operation,
+            method=method,
+            path=path,
+            query=scope.get("query_string", b"").decode("latin-1"),
+            at=now,
+            headers=scope["headers"],
+            redactor=ctx.journal.redactor,
+        )
+        state: dict[str, Any] = {
+            "api": api.name,
+            "operation": operation,
+            "violations": [],
+        }
+        if now >= self._next_purge:
+            # Bounded memory: expired records go once a (mock) minute, not on a timer thread.
+            self._next_purge = now + PURGE_EVERY
+            try:
+                await ctx.store.purge(now - PURGE_EVERY)  # late: fakes decide expiry, not this
+            except StoreUnavailable:
+                pass
+
+        # Read the body once, bounded: the journal needs it and an oversized one gets a 413
+        # in the API's own format before any of it is parsed.
+        raw, too_large = await self._read_body(scope, receive, settings.max_body_bytes)
+        parsed = parse_body(raw)  # once: for the journal and the client's identity
+        entry["request"]["body"] = body_for_journal(
+            raw, settings.journal_body_cap, ctx.journal.redactor, parsed
+        )
+        status, resp_body = 0, b""
+        # The last part of the answer waits until the journal holds the request, so a client
+        # that asks the journal right after its answer finds it there, however slow the store
+        # (Redis) or whichever worker it asks.
+        drop_send, send = send, _HeldSend(send)
+
+        try:
+            if too_large:
+                err = MockError(
+                    413,
+                    "payload_too_large",
+                    f"request body exceeds {settings.max_body_bytes} bytes",
+                    violation=True,
+                )
+                state["violations"].append(
+                    {
+                        "key": "body",
+                        "rule": "max_size",
+                        "message": err.message,
+                        "value": "",
+                        "location": "body",
+                    }
+                )
+                status, resp_body = await self._respond(send, api.render_error(err))
+                return
+            if self.cors is not None and method == "OPTIONS":
+                status, resp_body = await self._respond(
+                    send, ErrorBody(204, b"", media_type="text/plain")
+                )
+                return
+            fault = await ctx.faults.take(api.name, operation)
+            if fault is not None:
+                entry["fault"] = {k: fault[k] for k in ("id", "status", "delay_ms", "drop")}
+                if fault["delay_ms"]:
+                    await asyncio.sleep(fault["delay_ms"] / 1000)
+                if fault["drop"]:
+                    _drop_connection(drop_send)
+                    status = 0
+                    return
+                if fault["status"]:
+                    status, resp_body = await self._respond(send, self._fault_body(fault))
+                    return
+            status, resp_body = await self._call_app(scope, state, raw, send)
+        except StoreUnavailable:
+            status, resp_body = await self._respond(
+                send, api.render_error(MockError(503, "unavailable", "state store unavailable"))
+            )
+        finally:
+            await self._journal(entry, state, parsed, path_params, scope, status, resp_body)
+            await send.release()
+
+    def _fault_body(self, fault: dict) -> ErrorBody:
+        """The fault's own body, or the API's own error body for the fault's status."""
+        status, headers = fault["status"], dict(fault["headers"])
+        if fault.get("body") is not None:
+            err = ErrorBody(status, fault["body"], headers)
+            if isinstance(fault["body"], str):
+                given = {k.lower(): v for k, v in headers.items()}
+                err.media_type = given.get("content-type", "text/plain")
+            return err
+        kind = _FAULT_KINDS.get(status, "internal" if status >= 500 else "http_error")
+        err = self.api.render_error(MockError(status, kind, "fault injected", headers=headers))
+        err.status = status  # an API may render e.g. 415 as its 400; the fault asked for 415
+        err.headers.update(headers)
+        return err
+
+    async def _read_body(self, scope, receive, limit: int) -> tuple[bytes, bool]:
+        declared = 0
+        for k, v in scope["headers"]:
+            if k == b"content-length":
+                try:
+                    declared = int(v)
+                except ValueError:
+                    declared = 0
+        if declared > limit:
+            return b"", True
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return b"", True
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks), False
+
+    async def _call_app(self, scope, state, raw: bytes, send) -> tuple[int, bytes]:
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                await asyncio.Event().wait()  # nothing more will come; connexion only asks once
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        captured = {"status": 0, "body": []}
+        cors = self.cors_raw
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                if cors:
+                    message = dict(message)
+                    message["headers"] = list(message.get("headers", [])) + cors
+            elif message["type"] == "http.response.body":
+                captured["body"].append(message.get("body", b""))
+            await send(message)
+
+        inner = dict(scope)
+        inner["mockserver"] = state
+        # The body was read whole above; say its true length, so a chunked request (no
+        # Content-Length) is not taken for an empty one by connexion's body validator.
+        headers = [
+            (k, v)
+            for k, v in scope["headers"]
+            if k not in (b"content-length", b"transfer-encoding")
+        ]
+        headers.append((b"content-length", str(len(raw)).encode()))
+        if (
+            raw
+            and self.api.body_without_content_type_is_json
+            and not any(k == b"content-type" for k, _ in headers)
+        ):
+            # A body without a Content-Type is read as JSON, as the vendors' examples send JSON
+            # (assumed; README). Otherwise connexion hands handlers raw bytes.
+            headers.append((b"content-type", b"application/json"))
+        inner["headers"] = headers
+        await self.app(inner, replay, capture)
+        return captured["status"], b"".join(captured["body"])
+
+    async def _journal(self, entry, state, parsed, path_params, scope, status, resp_body) -> None:
+        settings = self.ctx.settings
+        entry["status"] = status
+        entry["violations"] = state["violations"]
+        entry["valid"] = not state["violations"]
+        entry["response"]["body"] = body_for_journal(
+            resp_body, settings.journal_body_cap, self.ctx.journal.redactor
+        )
+        if state["operation"] and entry["valid"] and 200 <= status < 500:
+            body = None if parsed is NOT_JSON else parsed
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
+            }
+            entry["identity"] = self.api.identity(
+                state["operation"], {"path_params": path_params, "headers": headers, "body": body}
+            )
+        try:
+            await self.ctx.journal.record(self.api.name, entry)
+        except StoreUnavailable:
+            log.warning("journal entry lost: state store unavailable")
+
+
+class _HeldSend:
+    """An ASGI `send` that holds back the final body message until `release()`."""
+
+    def __init__(self, send) -> None:
+        self._send = send
+        self._held: dict | None = None
+
+    async def __call__(self, message) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self._held = message
+            return
+        await self._send(message)
+
+    async def release(self) -> None:
+        if self._held is not None:
+            message, self._held = self._held, None
+            await self._send(message)
+
+
+def _drop_connection(send) -> None:
+    """Close the client's connection without an answer (a `drop` fault). Uvicorn's protocol
+    objects expose their transport; anywhere else the response is simply never sent."""
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is not None:
+        transport.close()
+        return
+    raise ConnectionAbortedError("fault: connection dropped")
