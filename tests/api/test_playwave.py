@@ -421,6 +421,17 @@ def test_pinned_api_keys_reject_other_keys(make_server):
         assert beat(client, sid, key="pinned-key").status_code == 200
 
 
+def test_api_keys_from_the_environment_pin_exactly_those_keys(make_server):
+    """`MOCKSERVER_PLAYWAVE__API_KEYS=key-1,key-2` arrives as text: a key that is only part of
+    one of them is not pinned."""
+    server = make_server(api_settings={"playwave": {"api_keys": "key-1,key-2"}})
+    with httpx.Client(base_url=server.url) as client:
+        sid = create(client)
+        assert error_code(beat(client, sid, key="ey-1")) == (401, "UNAUTHORIZED")
+        assert error_code(beat(client, sid, key="key-1,key-2")) == (401, "UNAUTHORIZED")
+        assert [result(client, sid, key=k) for k in ("key-1", "key-2")] == ["OK", "OK"]
+
+
 def test_session_seeded_for_one_game_key_is_not_found_with_another(pw):
     sid = create(pw, game_api_key="game-A")
     before = view(pw, sid)
