@@ -6,12 +6,14 @@ Time moves only through `/__mock/clock/advance` on a frozen clock; nothing sleep
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from mockserver.server import BackgroundServer
-from tests.conftest import test_settings
+from tests.conftest import drop_prefix, redis_url, test_settings
 
 HB = "/v1/game/session/heartbeat"
 CTL = "/__mock/playwave"
@@ -606,6 +608,77 @@ def test_creating_an_existing_session_id_is_409_and_changes_nothing(pw):
     )
     assert r.status_code == 409
     assert view(pw, DOC_SESSION)["provider_user_id"] == USER
+
+
+ROUNDS = 20
+CREATORS = 8
+
+
+def create_at_once(clients: list[httpx.Client], sid: str) -> list[httpx.Response]:
+    """Every client seeds `sid` for its own user and PC from its own thread, all at once."""
+    barrier = threading.Barrier(len(clients))
+
+    def seed(n: int) -> httpx.Response:
+        barrier.wait(timeout=10)
+        body = {"provider_user_id": f"user-{n}", "game_session_id": sid, "pc_id": f"pc-{n}"}
+        return clients[n].post(f"{CTL}/sessions", json=body)
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        return list(pool.map(seed, range(len(clients))))
+
+
+def assert_one_session_per_id(urls: list[str]) -> None:
+    """ROUNDS rounds of CREATORS concurrent seeds of one id (every other round over the expired
+    record of an earlier session with that id): one 201, the rest the control API's 409, the
+    stored session (seen through every server) is the one the 201 described, and only the
+    winner's PC was taken over (a 409 changes nothing)."""
+    clients = [httpx.Client(base_url=urls[n % len(urls)], timeout=10) for n in range(CREATORS)]
+    on_pc: dict[str, str | None] = {f"pc-{n}": None for n in range(CREATORS)}
+    try:
+        for client in clients:
+            client.get("/__mock/health").raise_for_status()  # connected before the race
+        clients[0].post("/__mock/clock/freeze").raise_for_status()
+        for round_ in range(ROUNDS):
+            sid = f"gs_race-{round_}"
+            if round_ % 2:
+                create(clients[1], game_session_id=sid)
+                advance(clients[0], 241)  # its TTL lapsed: a heartbeat would get 404
+            answers = create_at_once(clients, sid)
+            statuses = sorted(r.status_code for r in answers)
+            assert statuses == [201] + [409] * (CREATORS - 1), (round_, statuses)
+            (winner,) = [r.json() for r in answers if r.status_code == 201]
+            for r in answers:
+                if r.status_code == 409:
+                    assert r.json()["error"]["kind"] == "conflict"
+                    assert sid in r.json()["error"]["message"]
+            on_pc[winner["pc_id"]] = sid
+            for client in clients[:2]:
+                stored = view(client, sid)
+                assert (stored["provider_user_id"], stored["pc_id"]) == (
+                    winner["provider_user_id"],
+                    winner["pc_id"],
+                )
+                assert result(client, sid, user=winner["provider_user_id"]) == "OK"
+            launchers = [clients[0].get(f"{CTL}/launchers/{pc}").json() for pc in on_pc]
+            assert {v["pc_id"]: v["current_session"] for v in launchers} == on_pc, round_
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_concurrent_seeds_of_one_id_create_exactly_one_session(http, live_server):
+    assert_one_session_per_id([live_server.url])
+
+
+def test_concurrent_seeds_of_one_id_through_two_servers_on_one_redis(redis_server):
+    url = redis_url(redis_server)
+    servers = [BackgroundServer(test_settings(store=url)).start() for _ in range(2)]
+    try:
+        assert_one_session_per_id([server.url for server in servers])
+    finally:
+        for server in servers:
+            server.stop()
+        drop_prefix(redis_server, url)
 
 
 def test_a_gone_session_id_can_be_seeded_again(pw):

@@ -56,6 +56,21 @@ def test_replacement_time_falls_back_to_the_pc_takeover():
     assert play_duration(rec(), state, 100) == 50
 
 
+def test_a_pc_taken_over_before_the_session_started_has_not_replaced_it():
+    """create writes the session, then the PC: in between, the PC still names its older
+    session, and the new one must not look replaced by it."""
+    pc = {"s": "gs_older", "a": 50.0}
+    assert evaluate(rec(c=100.0, h=100.0), pc, SID, 110, CFG).result == "OK"
+    assert evaluate(rec(c=100.0, h=100.0), {**pc, "a": 100.0}, SID, 110, CFG).result == (
+        "SESSION_REPLACED"
+    )
+
+
+def test_a_replacement_mark_holds_whatever_the_pc_says():
+    state = evaluate(rec(r=30.0), None, SID, 100, CFG)
+    assert (state.result, state.play_end) == ("SESSION_REPLACED", 30.0)
+
+
 def test_pc_pointing_at_the_session_itself_is_not_a_replacement():
     assert evaluate(rec(), {"s": SID, "a": 0.0}, SID, 10, CFG).result == "OK"
 

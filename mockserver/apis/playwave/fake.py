@@ -1,10 +1,11 @@
 """PlayWave's session store on the mock clock: sessions, PCs and their launchers (seed 002).
 
-`PlaywaveFake` reads and writes records through the store, one key per atomic `update`, and
-leaves every decision to `rules`. It answers with outcomes (a state, a record, None for "no
-such session"), never HTTP errors: the handlers turn those into `errors`. Expiry is decided
-when a record is read; a heartbeat that finds a session gone deletes its record, and
-`expires_at` lets the store purge the rest.
+`PlaywaveFake` reads and writes records through the store, one key per atomic `update` (a new
+session: one atomic `insert`, so a seeded id is unique across workers), and leaves every
+decision to `rules`. It answers with outcomes (a state, a record, None for "no such session"),
+never HTTP errors: the handlers turn those into `errors`. Expiry is decided when a record is
+read; a heartbeat that finds a session gone deletes its record, and `expires_at` lets the store
+purge the rest.
 """
 
 from __future__ import annotations
@@ -62,20 +63,25 @@ class PlaywaveFake:
         gone one may be seeded again)."""
         now = ms(now)
         sid = spec.get("game_session_id") or f"gs_{uuid.uuid4()}"
-        old = await self.store.get(SESSIONS, sid)
-        if old is not None and evaluate(old, None, sid, now, self.config) is not GONE:
-            return sid, False
         rec = new_session(spec, now, self.config)
-        pc_id = pc_of(rec, sid)
-        # The PC first: until the session record exists, nobody can heartbeat it. The PC's
-        # previous session is replaced from this instant (derived when it is read); recording
-        # the instant in its own record keeps its play time and fate exact.
-        previous = None
-        if "p" in rec:  # a PC of its own needs no record until its launcher is stopped
-            previous = await self.store.update(
-                PCS, pc_id, lambda pc: ({**(pc or {}), "s": sid, "a": now}, (pc or {}).get("s"))
-            )
-        await self.store.put(SESSIONS, sid, rec)
+
+        def gone(old: dict) -> bool:
+            return evaluate(old, None, sid, now, self.config) is GONE
+
+        # The session first, in one atomic create-if-absent: of concurrent seeds of one id only
+        # one gets here, and a refused one has touched nothing. Until the PC names it, the
+        # session is not replaced by the PC's older session (rules.replaced_at).
+        if not await self.store.insert(SESSIONS, sid, rec, gone):
+            return sid, False
+        if "p" not in rec:  # a PC of its own needs no record until its launcher is stopped
+            return sid, True
+        # The PC's previous session is replaced from this instant (derived when it is read);
+        # recording the instant in its own record keeps its play time and fate exact.
+        previous = await self.store.update(
+            PCS,
+            pc_of(rec, sid),
+            lambda pc: ({**(pc or {}), "s": sid, "a": now}, (pc or {}).get("s")),
+        )
         if previous is not None and previous != sid:
 
             def mark(prev: dict | None):

@@ -17,7 +17,8 @@ when set: `p` pc_id, `k` game API key, `e` G-coin exhausted at, `n` end requeste
 `t` terminated for a dead launcher at, `r` replaced at; plus `expires_at` for the store's late
 clean-up. A PC record: `s` its current (newest) session, `a` when that session took the PC over,
 `q` the launcher silent since (absent: alive). "Replaced" is derived when reading (the PC points
-at another session), so creating a session writes one key at a time and never races a heartbeat.
+at another session that took it over since this one started), so creating a session writes one
+key at a time and never races a heartbeat.
 
 `cfg` is `PlaywaveApi.Config` (the API's settings, documented defaults), passed in.
 """
@@ -94,10 +95,16 @@ def launcher_dead(pc: dict | None, now: float, cfg: Config) -> bool:
 
 
 def replaced_at(rec: dict, sid: str, pc: dict | None) -> float | None:
+    """When another session took this one's PC over, or None. A PC taken over before this
+    session started was not taken from it: its own takeover is still being written (`create`
+    writes the session first, so that a refused create leaves the PC alone)."""
+    if "r" in rec:
+        return rec["r"]
     current = pc.get("s") if pc else None
     if current is None or current == sid:
         return None
-    return rec.get("r", pc.get("a", rec["c"]))
+    taken = pc.get("a", rec["c"])
+    return None if taken < rec["c"] else taken
 
 
 def ms(t: float) -> float:
