@@ -681,6 +681,40 @@ def test_concurrent_seeds_of_one_id_through_two_servers_on_one_redis(redis_serve
         drop_prefix(redis_server, url)
 
 
+def seed_while_heartbeating(clients: list[httpx.Client], sid: str, pc_id: str) -> list:
+    """clients[0] seeds `sid` on `pc_id` while the others heartbeat it five times each."""
+    barrier = threading.Barrier(len(clients))
+
+    def seed() -> list:
+        barrier.wait(timeout=10)
+        return [create(clients[0], pc_id=pc_id, game_session_id=sid)]
+
+    def heartbeats(client: httpx.Client) -> list:
+        barrier.wait(timeout=10)
+        return [beat(client, sid) for _ in range(5)]
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        futures = [pool.submit(seed)] + [pool.submit(heartbeats, c) for c in clients[1:]]
+        futures[0].result()
+        return [r for f in futures[1:] for r in f.result()]
+
+
+def test_a_heartbeat_racing_its_sessions_creation_never_sees_it_replaced(http, live_server):
+    """The session is written before its PC: a heartbeat in between finds the PC still naming
+    the older session, which must not count as a replacement (real clock: instants differ)."""
+    clients = [httpx.Client(base_url=live_server.url, timeout=10) for _ in range(4)]
+    answers = set()
+    try:
+        for round_ in range(ROUNDS):
+            create(http, pc_id=f"pc-{round_}")  # the PC's older session
+            for r in seed_while_heartbeating(clients, f"gs_racing-{round_}", f"pc-{round_}"):
+                answers.add(r.json()["data"]["result"] if r.status_code == 200 else error_code(r))
+    finally:
+        for client in clients:
+            client.close()
+    assert answers <= {"OK", (404, "SESSION_NOT_FOUND")}
+
+
 def test_a_gone_session_id_can_be_seeded_again(pw):
     create(pw, game_session_id=DOC_SESSION)
     advance(pw, 241)
