@@ -9,6 +9,14 @@ current value and stores the result atomically (the memory store runs it without
 between; the Redis store as an optimistic transaction, a compare-and-set retried on conflict), so
 concurrent requests can't interleave. `fn` may therefore run more than once: it must be a pure
 function of the old record (no side effects outside its return value).
+
+`insert` is the one way to create a record whose key must be unique (a seeded session id): it
+writes only if no record is stored under the key, or if the caller's `expired(old)` says the
+stored one no longer counts, so "expired is absent" is judged by the API's own rule on the mock
+clock, not by the store. Of any number of concurrent inserts of one key (from any worker), one
+writes and the others get False; an `update` racing it is never overwritten (the replacement of
+an expired record is a compare-and-set of exactly what `expired` judged). `expired` may run
+more than once, on the record as it is each time, and must be a pure function of it.
 """
 
 from __future__ import annotations
@@ -43,6 +51,10 @@ class Store(Protocol):
     async def count(self, ns: str) -> int: ...
 
     async def update(self, ns: str, key: str, fn: Updater[R]) -> R: ...
+
+    async def insert(
+        self, ns: str, key: str, value: dict, expired: Callable[[dict], bool] | None = None
+    ) -> bool: ...
 
     async def log_append(self, ns: str, entry: dict, cap: int) -> int: ...
 

@@ -61,6 +61,14 @@ class MemoryStore:
             space[key] = (_dumps(new), new.get("expires_at"))
         return result
 
+    async def insert(self, ns: str, key: str, value: dict, expired=None) -> bool:
+        space = self._data.setdefault(ns, {})
+        item = space.get(key)
+        if item is not None and (expired is None or not expired(_loads(item[0]))):
+            return False
+        space[key] = (_dumps(value), value.get("expires_at"))
+        return True
+
     async def log_append(self, ns: str, entry: dict, cap: int) -> int:
         log = self._logs.get(ns)
         if log is None or log.maxlen != cap:

@@ -80,6 +80,14 @@ return removed
 """
 
 
+# Create-if-absent: write ARGV[2] unless the field exists. Returns {1} when written, else
+# {0, the stored value} for the caller to judge (is it expired by the API's rule?).
+_INSERT = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then return {1} end
+return {0, redis.call('HGET', KEYS[1], ARGV[1])}
+"""
+
+
 def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
@@ -142,6 +150,7 @@ class RedisStore:
         self._redis = Redis.from_pool(pool)
         self._cas = self._redis.register_script(_CAS)
         self._delete_unchanged = self._redis.register_script(_DELETE_UNCHANGED)
+        self._insert = self._redis.register_script(_INSERT)
         self._queues: dict[tuple[str, str], list] = {}  # (ns, key) -> [lock, users]
 
     # --- keys -----------------------------------------------------------------------------
@@ -231,6 +240,25 @@ class RedisStore:
             if written:
                 return result
             # Another worker changed the record between our read and write: back off, retry.
+            await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2 ** min(attempt, 6))))
+        raise StoreUnavailable(f"Redis at {self.where}: {ns}/{key} kept changing; gave up")
+
+    async def insert(self, ns: str, key: str, value: dict, expired=None) -> bool:
+        """Create-if-absent in one round trip (HSETNX); a stored record that `expired` judges
+        dead is replaced by a compare-and-set of exactly the text it judged, so a record an
+        `update` revived meanwhile is judged again, never overwritten."""
+        name, new_text = self._hash(ns), _dumps(value)
+        for attempt in range(MAX_UPDATE_ATTEMPTS):
+            with self._guard():
+                written, *stored = await self._insert(keys=[name], args=[key, new_text])
+            if written:
+                return True
+            old_text = stored[0]
+            if expired is None or not expired(_loads(old_text)):
+                return False
+            with self._guard():
+                if await self._cas(keys=[name], args=[key, "1", old_text, "1", new_text]):
+                    return True
             await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2 ** min(attempt, 6))))
         raise StoreUnavailable(f"Redis at {self.where}: {ns}/{key} kept changing; gave up")
 

@@ -6,12 +6,14 @@ Time moves only through `/__mock/clock/advance` on a frozen clock; nothing sleep
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from mockserver.server import BackgroundServer
-from tests.conftest import test_settings
+from tests.conftest import drop_prefix, redis_url, test_settings
 
 HB = "/v1/game/session/heartbeat"
 CTL = "/__mock/playwave"
@@ -421,6 +423,17 @@ def test_pinned_api_keys_reject_other_keys(make_server):
         assert beat(client, sid, key="pinned-key").status_code == 200
 
 
+def test_api_keys_from_the_environment_pin_exactly_those_keys(make_server):
+    """`MOCKSERVER_PLAYWAVE__API_KEYS=key-1,key-2` arrives as text: a key that is only part of
+    one of them is not pinned."""
+    server = make_server(api_settings={"playwave": {"api_keys": "key-1,key-2"}})
+    with httpx.Client(base_url=server.url) as client:
+        sid = create(client)
+        assert error_code(beat(client, sid, key="ey-1")) == (401, "UNAUTHORIZED")
+        assert error_code(beat(client, sid, key="key-1,key-2")) == (401, "UNAUTHORIZED")
+        assert [result(client, sid, key=k) for k in ("key-1", "key-2")] == ["OK", "OK"]
+
+
 def test_session_seeded_for_one_game_key_is_not_found_with_another(pw):
     sid = create(pw, game_api_key="game-A")
     before = view(pw, sid)
@@ -595,6 +608,111 @@ def test_creating_an_existing_session_id_is_409_and_changes_nothing(pw):
     )
     assert r.status_code == 409
     assert view(pw, DOC_SESSION)["provider_user_id"] == USER
+
+
+ROUNDS = 20
+CREATORS = 8
+
+
+def create_at_once(clients: list[httpx.Client], sid: str) -> list[httpx.Response]:
+    """Every client seeds `sid` for its own user and PC from its own thread, all at once."""
+    barrier = threading.Barrier(len(clients))
+
+    def seed(n: int) -> httpx.Response:
+        barrier.wait(timeout=10)
+        body = {"provider_user_id": f"user-{n}", "game_session_id": sid, "pc_id": f"pc-{n}"}
+        return clients[n].post(f"{CTL}/sessions", json=body)
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        return list(pool.map(seed, range(len(clients))))
+
+
+def assert_one_session_per_id(urls: list[str]) -> None:
+    """ROUNDS rounds of CREATORS concurrent seeds of one id (every other round over the expired
+    record of an earlier session with that id): one 201, the rest the control API's 409, the
+    stored session (seen through every server) is the one the 201 described, and only the
+    winner's PC was taken over (a 409 changes nothing)."""
+    clients = [httpx.Client(base_url=urls[n % len(urls)], timeout=10) for n in range(CREATORS)]
+    on_pc: dict[str, str | None] = {f"pc-{n}": None for n in range(CREATORS)}
+    try:
+        for client in clients:
+            client.get("/__mock/health").raise_for_status()  # connected before the race
+        clients[0].post("/__mock/clock/freeze").raise_for_status()
+        for round_ in range(ROUNDS):
+            sid = f"gs_race-{round_}"
+            if round_ % 2:
+                create(clients[1], game_session_id=sid)
+                advance(clients[0], 241)  # its TTL lapsed: a heartbeat would get 404
+            answers = create_at_once(clients, sid)
+            statuses = sorted(r.status_code for r in answers)
+            assert statuses == [201] + [409] * (CREATORS - 1), (round_, statuses)
+            (winner,) = [r.json() for r in answers if r.status_code == 201]
+            for r in answers:
+                if r.status_code == 409:
+                    assert r.json()["error"]["kind"] == "conflict"
+                    assert sid in r.json()["error"]["message"]
+            on_pc[winner["pc_id"]] = sid
+            for client in clients[:2]:
+                stored = view(client, sid)
+                assert (stored["provider_user_id"], stored["pc_id"]) == (
+                    winner["provider_user_id"],
+                    winner["pc_id"],
+                )
+                assert result(client, sid, user=winner["provider_user_id"]) == "OK"
+            launchers = [clients[0].get(f"{CTL}/launchers/{pc}").json() for pc in on_pc]
+            assert {v["pc_id"]: v["current_session"] for v in launchers} == on_pc, round_
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_concurrent_seeds_of_one_id_create_exactly_one_session(http, live_server):
+    assert_one_session_per_id([live_server.url])
+
+
+def test_concurrent_seeds_of_one_id_through_two_servers_on_one_redis(redis_server):
+    url = redis_url(redis_server)
+    servers = [BackgroundServer(test_settings(store=url)).start() for _ in range(2)]
+    try:
+        assert_one_session_per_id([server.url for server in servers])
+    finally:
+        for server in servers:
+            server.stop()
+        drop_prefix(redis_server, url)
+
+
+def seed_while_heartbeating(clients: list[httpx.Client], sid: str, pc_id: str) -> list:
+    """clients[0] seeds `sid` on `pc_id` while the others heartbeat it five times each."""
+    barrier = threading.Barrier(len(clients))
+
+    def seed() -> list:
+        barrier.wait(timeout=10)
+        return [create(clients[0], pc_id=pc_id, game_session_id=sid)]
+
+    def heartbeats(client: httpx.Client) -> list:
+        barrier.wait(timeout=10)
+        return [beat(client, sid) for _ in range(5)]
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        futures = [pool.submit(seed)] + [pool.submit(heartbeats, c) for c in clients[1:]]
+        futures[0].result()
+        return [r for f in futures[1:] for r in f.result()]
+
+
+def test_a_heartbeat_racing_its_sessions_creation_never_sees_it_replaced(http, live_server):
+    """The session is written before its PC: a heartbeat in between finds the PC still naming
+    the older session, which must not count as a replacement (real clock: instants differ)."""
+    clients = [httpx.Client(base_url=live_server.url, timeout=10) for _ in range(4)]
+    answers = set()
+    try:
+        for round_ in range(ROUNDS):
+            create(http, pc_id=f"pc-{round_}")  # the PC's older session
+            for r in seed_while_heartbeating(clients, f"gs_racing-{round_}", f"pc-{round_}"):
+                answers.add(r.json()["data"]["result"] if r.status_code == 200 else error_code(r))
+    finally:
+        for client in clients:
+            client.close()
+    assert answers <= {"OK", (404, "SESSION_NOT_FOUND")}
 
 
 def test_a_gone_session_id_can_be_seeded_again(pw):

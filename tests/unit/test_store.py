@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
+import redis
 
 from mockserver.store import StoreUnavailable, open_store
 from mockserver.store.redis import DEFAULT_PREFIX, RedisStore, split_prefix
+from tests.conftest import drop_prefix, redis_url
 from tests.redisproc import free_port
 
 
@@ -152,6 +155,70 @@ def test_concurrent_updates_of_other_records_in_a_namespace_all_land(on_store):
     on_store(scenario)
 
 
+def test_insert_creates_only_when_absent(on_store):
+    async def scenario(store, twin, _):
+        assert await store.insert("x", "k", {"n": 1, "expires_at": 5}) is True
+        assert await twin.insert("x", "k", {"n": 2}) is False
+        assert await store.get("x", "k") == {"n": 1, "expires_at": 5}
+        await store.delete("x", "k")
+        assert await twin.insert("x", "k", {"n": 3}) is True
+        assert await store.get("x", "k") == {"n": 3}
+
+    on_store(scenario)
+
+
+def test_insert_replaces_only_a_record_the_callers_rule_calls_expired(on_store):
+    judged = []
+
+    def expired(old):
+        judged.append(old)
+        return old["until"] < 10
+
+    async def scenario(store, _, __):
+        await store.put("x", "live", {"until": 10})
+        await store.put("x", "dead", {"until": 9})
+        assert await store.insert("x", "live", {"until": 99}, expired) is False
+        assert await store.insert("x", "dead", {"until": 99}, expired) is True
+        assert await store.get_many("x", ["live", "dead"]) == [{"until": 10}, {"until": 99}]
+        assert judged == [{"until": 10}, {"until": 9}]
+        assert await store.insert("x", "new", {"until": 1}, expired) is True
+        assert len(judged) == 2  # nothing stored: nothing to judge
+
+    on_store(scenario)
+
+
+def test_insert_writes_nothing_when_the_rule_raises(on_store):
+    def boom(old):
+        raise ValueError("no")
+
+    async def scenario(store, _, __):
+        await store.put("x", "k", {"n": 1})
+        with pytest.raises(ValueError):
+            await store.insert("x", "k", {"n": 2}, boom)
+        assert await store.get("x", "k") == {"n": 1}
+
+    on_store(scenario)
+
+
+@pytest.mark.parametrize("stored", [None, {"n": -1}], ids=["absent", "expired"])
+def test_of_concurrent_inserts_from_two_workers_exactly_one_writes(on_store, stored):
+    def expired(old):
+        return old["n"] < 0
+
+    async def scenario(store, twin, _):
+        for round_ in range(20):
+            key = f"k{round_}"
+            if stored is not None:
+                await store.put("x", key, stored)
+            wins = await asyncio.gather(
+                *[(store if i % 2 else twin).insert("x", key, {"n": i}, expired) for i in range(8)]
+            )
+            assert wins.count(True) == 1, (round_, wins)
+            assert await store.get("x", key) == {"n": wins.index(True)}
+
+    on_store(scenario)
+
+
 def test_log_is_a_ring_buffer_oldest_first(on_store):
     async def scenario(store, twin, _):
         lengths = [await store.log_append("api:journal", {"i": i}, 3) for i in range(5)]
@@ -254,6 +321,7 @@ def test_every_call_on_an_unreachable_redis_raises_store_unavailable():
         lambda: store.scan("x"),
         lambda: store.count("x"),
         lambda: store.update("x", "k", lambda old: ({}, None)),
+        lambda: store.insert("x", "k", {}),
         lambda: store.log_append("x", {}, 10),
         lambda: store.log_read("x"),
         lambda: store.log_clear("x"),
@@ -268,6 +336,34 @@ def test_every_call_on_an_unreachable_redis_raises_store_unavailable():
                     await call()
         finally:
             await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_an_expired_record_revived_while_insert_judged_it_is_judged_again(redis_server):
+    """An `update` (a heartbeat) that lands between insert's read and its write wins: the
+    replacement is a compare-and-set of exactly the record that was judged expired."""
+    url = redis_url(redis_server)
+    store = RedisStore(url)
+    direct = redis.Redis.from_url(store.where, decode_responses=True)
+    judged = []
+
+    def expired(old):
+        judged.append(old)
+        if len(judged) == 1:  # a heartbeat from another worker refreshes it right now
+            direct.hset(store._hash("x"), "k", json.dumps({"alive": True}))
+        return "alive" not in old
+
+    async def scenario():
+        try:
+            await store.put("x", "k", {"dead": True})
+            assert await store.insert("x", "k", {"new": True}, expired) is False
+            assert await store.get("x", "k") == {"alive": True}
+            assert judged == [{"dead": True}, {"alive": True}]
+        finally:
+            await store.close()
+            direct.close()
+            drop_prefix(redis_server, url)
 
     asyncio.run(scenario())
 

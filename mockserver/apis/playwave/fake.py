@@ -1,8 +1,11 @@
 """PlayWave's session store on the mock clock: sessions, PCs and their launchers (seed 002).
 
-`PlaywaveFake` reads and writes records through the store, one key per atomic `update`, and
-leaves every decision to `rules.evaluate`. Expiry is decided when a record is read; a heartbeat
-that finds a session gone deletes its record, and `expires_at` lets the store purge the rest.
+`PlaywaveFake` reads and writes records through the store, one key per atomic `update` (a new
+session: one atomic `insert`, so a seeded id is unique across workers), and leaves every
+decision to `rules`. It answers with outcomes (a state, a record, None for "no such session"),
+never HTTP errors: the handlers turn those into `errors`. Expiry is decided when a record is
+read; a heartbeat that finds a session gone deletes its record, and `expires_at` lets the store
+purge the rest.
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mockserver.apis.playwave.rules import (
     GONE,
-    PlaywaveConfig,
     SessionState,
     evaluate,
     launcher_dead,
+    ms,
+    new_session,
     pc_of,
     play_duration,
     record_lapse,
@@ -25,14 +30,13 @@ from mockserver.apis.playwave.rules import (
 from mockserver.core.clock import iso_utc
 from mockserver.core.redaction import mask
 
-__all__ = ["PlaywaveFake", "Beat", "SessionExists"]
+if TYPE_CHECKING:
+    from mockserver.apis.playwave import PlaywaveApi
+
+__all__ = ["PlaywaveFake", "Beat", "SESSIONS", "PCS"]
 
 SESSIONS = "playwave:s"
 PCS = "playwave:pc"
-
-
-class SessionExists(Exception):
-    """A session with the seeded id is still known."""
 
 
 @dataclass(frozen=True)
@@ -43,49 +47,41 @@ class Beat:
     play_duration_sec: int = 0
 
 
-def _t(now: float) -> float:
-    return round(now, 3)  # milliseconds keep the records short
-
-
 def _iso(ts: float | None) -> str | None:
     return None if ts is None else iso_utc(ts)
 
 
 class PlaywaveFake:
-    def __init__(self, store, config: PlaywaveConfig) -> None:
+    def __init__(self, store, config: PlaywaveApi.Config) -> None:
         self.store = store
         self.config = config
 
     # --- sessions ---------------------------------------------------------------------------
-    async def create(self, spec: dict, now: float) -> str:
-        """The verify endpoint's effect: a new session, which takes its PC over."""
-        now = _t(now)
+    async def create(self, spec: dict, now: float) -> tuple[str, bool]:
+        """The verify endpoint's effect: a new session, which takes its PC over. Returns its id
+        and whether it was created: False when a session with the seeded id is still known (a
+        gone one may be seeded again)."""
+        now = ms(now)
         sid = spec.get("game_session_id") or f"gs_{uuid.uuid4()}"
-        old = await self.store.get(SESSIONS, sid)
-        if old is not None and evaluate(old, None, sid, now, self.config) is not GONE:
-            raise SessionExists(sid)
-        rec: dict = {
-            "u": spec["provider_user_id"],
-            "c": _t(now - spec.get("play_duration_sec", 0)),
-            "h": now,
-            "i": 0,
-        }
-        for key, short in (("pc_id", "p"), ("game_api_key", "k")):
-            if spec.get(key) is not None:
-                rec[short] = spec[key]
-        if spec.get("balance_sec") is not None:
-            rec["e"] = _t(now + spec["balance_sec"])
-        rec["expires_at"] = record_lapse(rec, self.config)
-        pc_id = pc_of(rec, sid)
-        # The PC first: until the session record exists, nobody can heartbeat it. The PC's
-        # previous session is replaced from this instant (derived when it is read); recording
-        # the instant in its own record keeps its play time and fate exact.
-        previous = None
-        if "p" in rec:  # a PC of its own needs no record until its launcher is stopped
-            previous = await self.store.update(
-                PCS, pc_id, lambda pc: ({**(pc or {}), "s": sid, "a": now}, (pc or {}).get("s"))
-            )
-        await self.store.put(SESSIONS, sid, rec)
+        rec = new_session(spec, now, self.config)
+
+        def gone(old: dict) -> bool:
+            return evaluate(old, None, sid, now, self.config) is GONE
+
+        # The session first, in one atomic create-if-absent: of concurrent seeds of one id only
+        # one gets here, and a refused one has touched nothing. Until the PC names it, the
+        # session is not replaced by the PC's older session (rules.replaced_at).
+        if not await self.store.insert(SESSIONS, sid, rec, gone):
+            return sid, False
+        if "p" not in rec:  # a PC of its own needs no record until its launcher is stopped
+            return sid, True
+        # The PC's previous session is replaced from this instant (derived when it is read);
+        # recording the instant in its own record keeps its play time and fate exact.
+        previous = await self.store.update(
+            PCS,
+            pc_of(rec, sid),
+            lambda pc: ({**(pc or {}), "s": sid, "a": now}, (pc or {}).get("s")),
+        )
         if previous is not None and previous != sid:
 
             def mark(prev: dict | None):
@@ -94,10 +90,10 @@ class PlaywaveFake:
                 return prev, None
 
             await self.store.update(SESSIONS, previous, mark)
-        return sid
+        return sid, True
 
     async def heartbeat(self, sid: str, user: str, api_key: str, now: float) -> Beat:
-        now = _t(now)
+        now = ms(now)
         rec = await self.store.get(SESSIONS, sid)
         if not self._visible(rec, user, api_key):
             return Beat(GONE)
@@ -129,17 +125,18 @@ class PlaywaveFake:
         """Assumed: a session belongs to one game key (when seeded with one) and one user."""
         return rec is not None and rec["u"] == user and rec.get("k", api_key) == api_key
 
-    async def find(self, sid: str, now: float) -> tuple[dict, dict | None, SessionState] | None:
+    async def view(self, sid: str, now: float) -> dict | None:
+        """The session as the control API shows it, or None once a heartbeat would get 404."""
         rec = await self.store.get(SESSIONS, sid)
         if rec is None:
             return None
         pc = await self.store.get(PCS, pc_of(rec, sid))
-        state = evaluate(rec, pc, sid, _t(now), self.config)
-        return None if state is GONE else (rec, pc, state)
+        state = evaluate(rec, pc, sid, ms(now), self.config)
+        return None if state is GONE else self.session_view(sid, rec, pc, state, now)
 
     async def mark(self, sid: str, field: str, now: float) -> bool:
         """Set `e` (exhausted) or `n` (end requested) to now unless already earlier."""
-        now = _t(now)
+        now = ms(now)
 
         def set_(old: dict | None):
             if old is None:
@@ -154,7 +151,7 @@ class PlaywaveFake:
         return await self.store.update(SESSIONS, sid, set_)
 
     async def all(self, now: float, pc_id: str | None = None) -> list[dict]:
-        now = _t(now)
+        now = ms(now)
         rows = [
             (sid, rec)
             for sid, rec in await self.store.scan(SESSIONS)
@@ -174,7 +171,7 @@ class PlaywaveFake:
     def session_view(
         self, sid: str, rec: dict, pc: dict | None, state: SessionState, now: float
     ) -> dict:
-        cfg, now = self.config, _t(now)
+        cfg, now = self.config, ms(now)
         exhausted = rec.get("e")
         status = {
             "OK": "active",
@@ -213,7 +210,7 @@ class PlaywaveFake:
     async def launcher(self, pc_id: str, action: str | None, now: float) -> dict:
         """`stop` silences the launcher, `start` revives it, `heartbeat` is one beat from a
         stopped launcher (it stays silent from now); None only reads."""
-        now = _t(now)
+        now = ms(now)
         if action is None:
             return self.launcher_view(pc_id, await self.store.get(PCS, pc_id), now)
 

@@ -17,22 +17,33 @@ when set: `p` pc_id, `k` game API key, `e` G-coin exhausted at, `n` end requeste
 `t` terminated for a dead launcher at, `r` replaced at; plus `expires_at` for the store's late
 clean-up. A PC record: `s` its current (newest) session, `a` when that session took the PC over,
 `q` the launcher silent since (absent: alive). "Replaced" is derived when reading (the PC points
-at another session), so creating a session writes one key at a time and never races a heartbeat.
+at another session that took it over since this one started), so creating a session writes one
+key at a time and never races a heartbeat.
+
+`cfg` is `PlaywaveApi.Config` (the API's settings, documented defaults), passed in.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mockserver.apis.playwave import PlaywaveApi
+
+    Config = PlaywaveApi.Config
 
 __all__ = [
-    "PlaywaveConfig",
     "SessionState",
     "evaluate",
     "launcher_dead",
+    "ms",
+    "new_session",
     "pc_of",
     "play_duration",
     "record_lapse",
+    "replaced_at",
     "OK",
     "CHARGE_EXHAUSTED",
     "SESSION_REPLACED",
@@ -47,17 +58,6 @@ SESSION_REPLACED = "SESSION_REPLACED"
 SESSION_ENDING = "SESSION_ENDING"
 SESSION_ENDED = "SESSION_ENDED"
 SESSION_NOT_FOUND = "SESSION_NOT_FOUND"
-
-
-@dataclass
-class PlaywaveConfig:
-    next_heartbeat_in: int = 120  # 002: "Must be called every 2 minutes (120 seconds)"
-    ttl_seconds: float = 240  # 002: Redis TTL 4 min
-    charge_grace_seconds: float = 120  # 002: "auto-terminates after 2 min grace"
-    launcher_timeout_seconds: float = 240  # 002: launcher silent "for over 4 minutes"
-    ending_seconds: float = 5  # assumed: how long SESSION_ENDING lasts
-    ended_retention_seconds: float = 240  # assumed: SESSION_ENDED, then SESSION_NOT_FOUND
-    api_keys: list[str] = field(default_factory=list)  # pinned X-Api-Keys; empty: any key
 
 
 @dataclass(frozen=True)
@@ -89,21 +89,49 @@ def pc_of(rec: dict, sid: str) -> str:
     return rec.get("p") or "pc_" + sid.removeprefix("gs_")
 
 
-def launcher_dead(pc: dict | None, now: float, cfg: PlaywaveConfig) -> bool:
+def launcher_dead(pc: dict | None, now: float, cfg: Config) -> bool:
     """002: "If the launcher hasn't sent a heartbeat for over 4 minutes" (strictly more)."""
     return bool(pc) and "q" in pc and now - pc["q"] > cfg.launcher_timeout_seconds
 
 
 def replaced_at(rec: dict, sid: str, pc: dict | None) -> float | None:
+    """When another session took this one's PC over, or None. A PC taken over before this
+    session started was not taken from it: its own takeover is still being written (`create`
+    writes the session first, so that a refused create leaves the PC alone)."""
+    if "r" in rec:
+        return rec["r"]
     current = pc.get("s") if pc else None
     if current is None or current == sid:
         return None
-    return rec.get("r", pc.get("a", rec["c"]))
+    taken = pc.get("a", rec["c"])
+    return None if taken < rec["c"] else taken
 
 
-def evaluate(
-    rec: dict | None, pc: dict | None, sid: str, now: float, cfg: PlaywaveConfig
-) -> SessionState:
+def ms(t: float) -> float:
+    """Instants are stored to the millisecond: it keeps the records short."""
+    return round(t, 3)
+
+
+def new_session(spec: dict, now: float, cfg: Config) -> dict:
+    """The record of a session seeded by the control API (what 002's verify would create):
+    `play_duration_sec` starts it that long ago, `balance_sec` of play exhausts it."""
+    now = ms(now)
+    rec: dict = {
+        "u": spec["provider_user_id"],
+        "c": ms(now - spec.get("play_duration_sec", 0)),
+        "h": now,
+        "i": 0,
+    }
+    for key, short in (("pc_id", "p"), ("game_api_key", "k")):
+        if spec.get(key) is not None:
+            rec[short] = spec[key]
+    if spec.get("balance_sec") is not None:
+        rec["e"] = ms(now + spec["balance_sec"])
+    rec["expires_at"] = record_lapse(rec, cfg)
+    return rec
+
+
+def evaluate(rec: dict | None, pc: dict | None, sid: str, now: float, cfg: Config) -> SessionState:
     if rec is None:
         return GONE
     ttl_end = rec["h"] + cfg.ttl_seconds
@@ -154,7 +182,7 @@ def play_duration(rec: dict, state: SessionState, now: float) -> int:
     return max(0, math.floor(end - rec["c"] + 1e-6))
 
 
-def record_lapse(rec: dict, cfg: PlaywaveConfig) -> float:
+def record_lapse(rec: dict, cfg: Config) -> float:
     """The latest instant the record can still matter: the store may purge it after this."""
     ttl_end = rec["h"] + cfg.ttl_seconds
     lapse = ttl_end
