@@ -165,13 +165,14 @@ def add_parser(sub) -> None:
         action="append",
         metavar="API=CRED",
         help="credential for an API: user:password (Basic), the token (Bearer), the key (API key), "
-        "or the body token (statusbadge); repeatable",
+        "or the token an API carries in its request body; repeatable",
     )
     parser.add_argument(
         "--header",
         action="append",
         metavar="API:NAME=VALUE",
-        help="an extra request header for an API, e.g. lucit:AppIdV3=LCUID-LAP-... (repeatable)",
+        help="an extra request header for an API, e.g. one its spec requires besides the "
+        "credential (repeatable)",
     )
     parser.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     parser.add_argument(
