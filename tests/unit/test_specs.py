@@ -14,6 +14,7 @@ from openapi_spec_validator import validate
 from mockserver.apis import REGISTRY, api_class
 from mockserver.spec.check import examples
 from mockserver.spec.loader import SPEC_DIR
+from tests.conftest import SEED_BODIES, SEED_WITHOUT_EXAMPLE
 
 SPECS = sorted(SPEC_DIR.glob("*.yaml")) + sorted((SPEC_DIR / "control").glob("*.yaml"))
 
@@ -42,6 +43,38 @@ def test_documented_examples_match_their_schema(where, schema, example):
 
 def test_there_are_examples_to_check():
     assert len(CASES) >= 5
+
+
+def heartbeat_request(name: str) -> tuple[dict, list]:
+    """(schema, documented examples) of the request body of `name`'s heartbeat operation."""
+    cls = api_class(name)
+    spec = load(SPEC_DIR / cls.spec)
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if isinstance(op, dict) and op.get("operationId") == cls.heartbeat_operation:
+                where = f"{method.upper()} {path} request application/json"
+                found = [(schema, ex) for w, schema, ex in examples(spec) if w.startswith(where)]
+                schema = found[0][0] if found else _request_schema(spec, op)
+                return schema, [ex for _, ex in found]
+    raise AssertionError(f"{name}: no operation {cls.heartbeat_operation!r} in {cls.spec}")
+
+
+def _request_schema(spec: dict, op: dict) -> dict:
+    from mockserver.spec.check import _resolve
+
+    return _resolve(op, spec)["requestBody"]["content"]["application/json"]["schema"]
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_the_shared_seed_body_is_the_documented_example(name):
+    """tests/conftest.py SEED_BODIES: one copy of each documented heartbeat body for all tests."""
+    schema, documented = heartbeat_request(name)
+    if name in SEED_WITHOUT_EXAMPLE:
+        assert documented == [], f"{name} has a documented example now: use it in SEED_BODIES"
+    else:
+        assert SEED_BODIES[name] in documented
+    errors = [e.message for e in OAS30Validator(schema).iter_errors(SEED_BODIES[name])]
+    assert not errors, errors
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))
