@@ -23,6 +23,7 @@ from mockserver.contract.specs import (
 )
 from mockserver.contract.suite import ContractSuite
 from mockserver.spec.loader import spec_path
+from tests.redisproc import free_port
 
 
 def load(path) -> dict:
@@ -217,6 +218,15 @@ def test_a_spec_without_links_skips_the_stateful_test_and_says_why():
     assert test_case.__name__ == "TestSonoranStateful"
     assert test_case.__unittest_skip__ is True
     assert "no OpenAPI links" in test_case.__unittest_skip_why__
+
+
+def test_against_the_real_service_control_links_are_left_out_and_the_test_skips():
+    # lucit's only link starts in the mock's control API; a target without one (here nothing
+    # listens: the probe fails) is the real service, so there is nothing to follow
+    nowhere = Target(urls={"*": f"http://127.0.0.1:{free_port()}"}, credentials={}, headers={})
+    suite = ContractSuite(profile("lucit"), nowhere)
+    assert suite.has_control is False
+    assert suite.stateful_test().__unittest_skip__ is True
 
 
 def test_any_other_failure_building_the_state_machine_fails_the_test():
