@@ -6,10 +6,14 @@ Connexion's response validation is on: every answer a handler gives is checked a
 Every test that uses `live_server`, `http` or `make_server` runs once per store: `[memory]` and
 `[redis]` (a real redis-server this session starts on a free port; issue 10: the whole API
 suite passes on both stores). `--stores memory` runs only the first, e.g. without redis-server.
+
+Shared helpers for test modules: `advance(http, seconds)` (time moves only on the mock clock) and
+`seed_body(api)` (the documented example request body of each API's heartbeat).
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import uuid
 
@@ -22,6 +26,46 @@ from mockserver.settings import Settings
 from tests.redisproc import RedisProcess
 
 STORES = ("memory", "redis")
+
+# The documented example request body of each API's heartbeat, as its spec (specs/<api>.yaml)
+# copies it from the seed document; tests/unit/test_specs.py holds them equal. Lucit's document
+# sends no body although its schema requires `lightning_version` (README), so its body is the
+# smallest one the schema accepts.
+SEED_BODIES: dict[str, dict] = {
+    "statusbadge": {
+        "token": "sk_live_550e8400-e29b-41d4-a716-446655440000",
+        "data": {
+            "status": "online",
+            "players": 15,
+            "maxPlayers": 100,
+            "tps": 19.8,
+            "software": "PocketMine-MP",
+            "version": "5.0.0",
+            "heartbeatIntervalSec": 30,
+        },
+    },
+    "sonoran": {"playerCount": 42},
+    "collect": {"system_id": "4cf3053f-d0d5-4b10-b752-ff8f7b63c2f7"},
+    "playwave": {
+        "game_session_id": "gs_550e8400-e29b-41d4-a716-446655440000",
+        "provider_user_id": "123456789",
+    },
+    "lucit": {"lightning_version": "2.4.1"},
+}
+SEED_WITHOUT_EXAMPLE = {"lucit": "003's examples send no body; its schema requires one"}
+
+
+def seed_body(api: str) -> dict:
+    """A private copy of `api`'s documented heartbeat body, free to change in a test."""
+    return copy.deepcopy(SEED_BODIES[api])
+
+
+def advance(http: httpx.Client, seconds: float) -> dict:
+    """Move the mock clock forward `seconds` (the way tests move time: never sleep); returns
+    the clock as the mock describes it."""
+    r = http.post("/__mock/clock/advance", json={"seconds": seconds})
+    r.raise_for_status()
+    return r.json()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -78,6 +78,25 @@ def _headers(values: list[str] | None, known: list[str]) -> dict[str, dict[str, 
     return out
 
 
+def _environment(args: argparse.Namespace, known: list[str]) -> tuple[dict[str, str], dict]:
+    """The suites' MOCKSERVER_CONTRACT_* environment from the arguments, and the URLs given;
+    ValueError on anything wrong."""
+    urls = _urls(args.url, known)
+    env = dict(os.environ)
+    env.update(
+        MOCKSERVER_CONTRACT_URL=json.dumps(urls) if urls else "",
+        MOCKSERVER_CONTRACT_AUTH=json.dumps(_pairs(args.auth, "--auth", known)),
+        MOCKSERVER_CONTRACT_HEADERS=json.dumps(_headers(args.header, known)),
+        MOCKSERVER_CONTRACT_SEED="" if args.seed is None else str(args.seed),
+        MOCKSERVER_CONTRACT_MAX_EXAMPLES=""
+        if args.max_examples is None
+        else str(args.max_examples),
+    )
+    if args.max_examples is not None and args.max_examples < 1:
+        raise ValueError("--max-examples must be at least 1")
+    return env, urls
+
+
 def run(args: argparse.Namespace) -> int:
     from mockserver.apis import api_names
 
@@ -91,19 +110,7 @@ def run(args: argparse.Namespace) -> int:
         missing = [a for a in apis if not (directory / f"test_{a}.py").is_file()]
         if missing:
             raise ValueError(f"no contract suite for {', '.join(missing)} in {directory}")
-        urls = _urls(args.url, known)
-        env = dict(os.environ)
-        env.update(
-            MOCKSERVER_CONTRACT_URL=json.dumps(urls) if urls else "",
-            MOCKSERVER_CONTRACT_AUTH=json.dumps(_pairs(args.auth, "--auth", known)),
-            MOCKSERVER_CONTRACT_HEADERS=json.dumps(_headers(args.header, known)),
-            MOCKSERVER_CONTRACT_SEED="" if args.seed is None else str(args.seed),
-            MOCKSERVER_CONTRACT_MAX_EXAMPLES=""
-            if args.max_examples is None
-            else str(args.max_examples),
-        )
-        if args.max_examples is not None and args.max_examples < 1:
-            raise ValueError("--max-examples must be at least 1")
+        env, urls = _environment(args, known)
     except (ValueError, FileNotFoundError) as exc:
         print(f"mockserver: error: {exc}", file=sys.stderr)
         return 2
@@ -165,13 +172,14 @@ def add_parser(sub) -> None:
         action="append",
         metavar="API=CRED",
         help="credential for an API: user:password (Basic), the token (Bearer), the key (API key), "
-        "or the body token (statusbadge); repeatable",
+        "or the token an API carries in its request body; repeatable",
     )
     parser.add_argument(
         "--header",
         action="append",
         metavar="API:NAME=VALUE",
-        help="an extra request header for an API, e.g. lucit:AppIdV3=LCUID-LAP-... (repeatable)",
+        help="an extra request header for an API, e.g. one its spec requires besides the "
+        "credential (repeatable)",
     )
     parser.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     parser.add_argument(

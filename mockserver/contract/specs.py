@@ -15,6 +15,7 @@ __all__ = [
     "ControlLink",
     "base_path",
     "credential_headers",
+    "declares_links",
     "join_specs",
     "load_spec",
     "operations_of",
@@ -109,6 +110,21 @@ def join_specs(
 def operations_of(path_item: dict) -> list[dict]:
     methods = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
     return [op for method, op in path_item.items() if method in methods and isinstance(op, dict)]
+
+
+def declares_links(spec: dict) -> bool:
+    """Whether any response of the spec has an OpenAPI link (a response `$ref` is followed into
+    components/responses): with none, schemathesis's state machine has nothing to follow."""
+    shared = (spec.get("components") or {}).get("responses") or {}
+    for item in (spec.get("paths") or {}).values():
+        for op in operations_of(item):
+            for response in (op.get("responses") or {}).values():
+                ref = response.get("$ref", "") if isinstance(response, dict) else ""
+                if ref.startswith("#/components/responses/"):
+                    response = shared.get(ref.rsplit("/", 1)[1], {})
+                if isinstance(response, dict) and response.get("links"):
+                    return True
+    return False
 
 
 def credential_headers(spec: dict, credential: str) -> dict[str, str]:

@@ -8,7 +8,8 @@ control API, excluded checks with the reason) turned into pytest tests by `Contr
 - `stateful_test()`: schemathesis's state machine along the spec's OpenAPI links. Against the mock
   it also follows the profile's `ControlLink`s between the API's control spec and its vendor spec
   (for example "queue an instruction, then heartbeat"): schemathesis links can't point into another
-  file, so the two specs are joined into one schema in memory for that test.
+  file, so the two specs are joined into one schema in memory for that test. It is skipped only
+  when that schema declares no link at all; any other failure to build it fails the test.
 - `success_test()`: "green can hide the happy path" (schemathesis accepts 401/404 for valid data),
   so every operation must have answered 2xx at least once during the run.
 
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import unittest
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from functools import cached_property
@@ -38,7 +38,6 @@ from typing import Any
 import hypothesis
 import pytest
 import schemathesis
-from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config._health_check import HealthCheck as SchemathesisHealthCheck
 
 from mockserver.apis import api_class
@@ -51,6 +50,7 @@ from mockserver.contract.specs import (
     load_spec,
     operations_of,
 )
+from mockserver.contract.stateful import check, operation_id, stateful_test
 from mockserver.spec.loader import spec_path
 
 __all__ = [
@@ -65,14 +65,6 @@ __all__ = [
 
 # the mock clock during a contract run: nothing expires by accident
 FROZEN_AT = "2030-01-01T00:00:00Z"
-STATEFUL_STEPS = 6
-
-
-def _check(name: str):
-    load_all_checks()
-    return CHECKS.get_one(name)
-
-
 # --- the suite -----------------------------------------------------------------------------------
 
 
@@ -96,7 +88,7 @@ class ContractSuite:
         self.finished_tests: set[str] = set()
         self.root_url: str | None = None  # set by the target fixture
         for exclusion in profile.exclusions:
-            _check(exclusion.check)  # a typo fails at import, not silently
+            check(exclusion.check)  # a typo fails at import, not silently
 
     # --- configuration ---------------------------------------------------------------------------
     @cached_property
@@ -158,10 +150,14 @@ class ContractSuite:
         return self._load_schema(copy.deepcopy(self.spec))
 
     @cached_property
-    def joined_schema(self):
+    def joined_spec(self) -> dict:
+        """The vendor spec joined with the control operations its control links name."""
         control = load_spec(spec_path(f"control/{self.cls.control_spec}"))
-        joined = join_specs(self.spec, control, f"/__mock/{self.api}", self.profile.control_links)
-        return self._load_schema(joined)
+        return join_specs(self.spec, control, f"/__mock/{self.api}", self.profile.control_links)
+
+    @cached_property
+    def joined_schema(self):
+        return self._load_schema(copy.deepcopy(self.joined_spec))
 
     @property
     def control_operations(self) -> set[str]:
@@ -268,7 +264,7 @@ class ContractSuite:
     # --- running one case ------------------------------------------------------------------------
     def excluded_checks(self, operation_id: str | None, stateful: bool = False) -> list:
         return [
-            _check(e.check) for e in self.profile.exclusions if e.applies(operation_id, stateful)
+            check(e.check) for e in self.profile.exclusions if e.applies(operation_id, stateful)
         ]
 
     def prepare(self, case) -> None:
@@ -313,81 +309,9 @@ class ContractSuite:
         return test_operations
 
     def stateful_test(self):
-        """The state machine over the spec's links (and, against a mock, the control links)."""
-        joined = bool(self.profile.control_links) and self.has_control
-        schema = self.joined_schema if joined else self.schema
-        try:
-            machine = schema.as_state_machine()
-            machine()  # raises when there is no link to follow
-        except Exception as exc:  # noqa: BLE001 - schemathesis's NoLinksFound and friends
-            reason = f"{self.api}: no OpenAPI links to follow here ({type(exc).__name__})"
-
-            @unittest.skip(reason)
-            class NoLinks(unittest.TestCase):
-                def runTest(self):
-                    pass
-
-            NoLinks.__name__ = NoLinks.__qualname__ = f"Test{self.api.title()}Stateful"
-            return NoLinks
-
-        suite = self
-        control_ops = self.control_operations if joined else set()
-
-        self.expected_links = {
-            link.full_name
-            for transitions in machine._transitions.operations.values()
-            for link in transitions.outgoing
-        }
-
-        class Links(machine):  # type: ignore[misc, valid-type]
-            def setup(self):
-                suite.stateful_ran = True
-
-            def step(self, input):
-                output = super().step(input)
-                if input.transition is not None and input.is_applied:
-                    suite.links[input.transition.id][output.response.status_code] += 1
-                return output
-
-            def before_call(self, case):
-                suite.prepare(case)
-
-            def get_call_kwargs(self, case):
-                return {"base_url": suite.base_url(joined)}
-
-            def after_call(self, response, case):
-                super().after_call(response, case)
-                if operation_id(case) not in control_ops:
-                    suite.record(case, response)
-
-            def validate_response(self, response, case, additional_checks=None, **kwargs):
-                op = operation_id(case)
-                if op in control_ops:
-                    # a setup step on the mock's own API, not part of the vendor contract
-                    case.validate_response(response, checks=[_check("not_a_server_error")])
-                    return
-                case.validate_response(
-                    response,
-                    headers=suite.request_headers or None,
-                    excluded_checks=suite.excluded_checks(op, stateful=True),
-                    transport_kwargs=kwargs or None,
-                    recorder=self.recorder,
-                )
-
-        if self.target.seed is not None:
-            Links = hypothesis.seed(self.target.seed)(Links)  # noqa: N806 - as schemathesis does
-        test_case = Links.TestCase
-        test_case.settings = hypothesis.settings(
-            test_case.settings,
-            max_examples=self.target.stateful_examples,
-            stateful_step_count=STATEFUL_STEPS,
-            derandomize=self.target.seed is None,
-            database=None,
-            deadline=None,
-        )
-        test_case.__name__ = f"Test{self.api.title()}Stateful"
-        test_case.__qualname__ = test_case.__name__
-        return test_case
+        """The state machine over the spec's links (and, against a mock, the control links);
+        a skipped TestCase only when the schema declares no link (mockserver.contract.stateful)."""
+        return stateful_test(self)
 
     def success_test(self) -> Callable:
         suite = self
@@ -441,7 +365,3 @@ def require_api(name: str) -> None:
 
     if name not in REGISTRY:
         pytest.skip(f"API {name!r} is not registered", allow_module_level=True)
-
-
-def operation_id(case) -> str | None:
-    return case.operation.definition.raw.get("operationId")

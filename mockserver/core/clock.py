@@ -117,6 +117,3 @@ class Clock:
             return state, None
 
         await self._store.update(_NS, _KEY, set_)
-
-    async def reset(self) -> None:
-        await self._store.delete(_NS, _KEY)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 
 import httpx
 import pytest
@@ -59,11 +59,36 @@ def test_operation_narrows_the_fault(http):
     assert http.get("/api/status/srv_pub_a3a9e1ed9732").status_code == 500
 
 
-def test_delay_adds_latency(http):
-    add(http, delay_ms=300, times=1)
-    start = time.monotonic()
-    r = http.post("/api/heartbeat", json=BODY)
-    assert r.status_code == 200 and time.monotonic() - start >= 0.3
+def test_delay_holds_only_its_request_and_the_journal_records_it(http, live_server):
+    """A delay fault holds its own request on the request path (the answer still comes, and
+    is journaled with the fault's delay_ms), while other requests go through meanwhile. No
+    timing assert: the proof is the order in which the mock saw things (bench/ measures time)."""
+    fault = add(http, delay_ms=2000, times=1)
+    slow_body = {**BODY, "token": "sk_live_0f8fad5b-d9cb-469f-a165-70867728950e"}
+    answer: dict = {}
+
+    def slow():
+        answer["r"] = httpx.post(live_server.url + "/api/heartbeat", json=slow_body, timeout=30)
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    try:
+        for _ in range(500):  # until the slow request has taken the fault (bounded in count)
+            if http.get("/__mock/faults").json()["faults"] == []:
+                break
+        else:
+            raise AssertionError("the delayed request never took its fault")
+        # the slow request is inside its delay now: another one is answered, alone in the store
+        assert http.post("/api/heartbeat", json=BODY).status_code == 200
+        servers = http.get("/__mock/statusbadge/servers").json()
+        assert servers["count"] == 1, servers
+    finally:
+        thread.join(30)
+    assert answer["r"].status_code == 200 and answer["r"].json()["success"] is True
+    fast, delayed = http.get("/__mock/requests").json()["requests"]
+    assert fast["fault"] is None and fast["request"]["body"]["data"] == BODY["data"]
+    assert delayed["fault"] == {"id": fault["id"], "status": None, "delay_ms": 2000, "drop": False}
+    assert http.get("/__mock/statusbadge/servers").json()["count"] == 2
 
 
 def test_drop_closes_the_connection_without_an_answer(http, live_server):

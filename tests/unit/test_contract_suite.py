@@ -1,22 +1,29 @@
-"""The contract-suite builder: spec joining, credentials, the run's environment, and that every
-registered API has a contract suite."""
+"""The contract-suite builder: spec joining, credentials, the run's environment, and which
+state-machine failures may skip the stateful test. (That every registered API has a contract
+suite: tests/unit/test_registry.py.)"""
 
 from __future__ import annotations
 
 import base64
 import importlib
-from pathlib import Path
 
 import pytest
 import yaml
 from openapi_spec_validator import validate
+from schemathesis.errors import NoLinksFound
 
 from mockserver.apis import REGISTRY, api_class
 from mockserver.contract.profile import ContractProfile, Exclusion, Target
-from mockserver.contract.specs import ControlLink, base_path, credential_headers, join_specs
+from mockserver.contract.specs import (
+    ControlLink,
+    base_path,
+    credential_headers,
+    declares_links,
+    join_specs,
+)
+from mockserver.contract.suite import ContractSuite
 from mockserver.spec.loader import spec_path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.redisproc import free_port
 
 
 def load(path) -> dict:
@@ -26,12 +33,6 @@ def load(path) -> dict:
 
 def profile(api: str) -> ContractProfile:
     return importlib.import_module(f"contracts.test_{api}").PROFILE
-
-
-@pytest.mark.parametrize("name", list(REGISTRY))
-def test_every_registered_api_has_a_contract_suite(name):
-    assert (ROOT / "contracts" / f"test_{name}.py").is_file()
-    assert profile(name).api == name
 
 
 @pytest.mark.parametrize("name", [n for n in REGISTRY if profile(n).control_links])
@@ -192,3 +193,60 @@ def test_an_exclusion_applies_to_its_operations_and_phase():
     assert not exclusion.applies("a_op", stateful=False)
     assert not exclusion.applies("b_op", stateful=True)
     assert Exclusion("ignored_auth", "why").applies("anything", stateful=False)
+
+
+# --- which state-machine failures may skip the stateful test ------------------------------------
+
+
+def on_mock() -> Target:
+    return Target(urls={}, credentials={}, headers={})
+
+
+class RaisingSchema:
+    """Stands in for a schemathesis schema whose state machine cannot be built."""
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def as_state_machine(self):
+        raise self.exc
+
+
+def test_a_spec_without_links_skips_the_stateful_test_and_says_why():
+    # sonoran: no links in its spec and no control links (contracts/test_sonoran.py)
+    test_case = ContractSuite(profile("sonoran"), on_mock()).stateful_test()
+    assert test_case.__name__ == "TestSonoranStateful"
+    assert test_case.__unittest_skip__ is True
+    assert "no OpenAPI links" in test_case.__unittest_skip_why__
+
+
+def test_against_the_real_service_control_links_are_left_out_and_the_test_skips():
+    # lucit's only link starts in the mock's control API; a target without one (here nothing
+    # listens: the probe fails) is the real service, so there is nothing to follow
+    nowhere = Target(urls={"*": f"http://127.0.0.1:{free_port()}"}, credentials={}, headers={})
+    suite = ContractSuite(profile("lucit"), nowhere)
+    assert suite.has_control is False
+    assert suite.stateful_test().__unittest_skip__ is True
+
+
+def test_any_other_failure_building_the_state_machine_fails_the_test():
+    suite = ContractSuite(profile("sonoran"), on_mock())
+    suite.schema = RaisingSchema(RuntimeError("schemathesis broke"))
+    with pytest.raises(RuntimeError, match="schemathesis broke"):
+        suite.stateful_test()
+
+
+def test_no_links_found_for_a_spec_that_declares_links_fails_the_test():
+    # statusbadge's spec links its heartbeat to status and badge: schemathesis finding none of
+    # them to follow (filtered out, or bodies it can't build) is a broken suite, not a skip.
+    suite = ContractSuite(profile("statusbadge"), on_mock())
+    suite.schema = RaisingSchema(NoLinksFound("All link definitions are excluded by filters"))
+    with pytest.raises(NoLinksFound):
+        suite.stateful_test()
+
+
+def test_the_suites_own_specs_declare_links_where_the_profiles_expect_them():
+    assert declares_links(load(spec_path("statusbadge.yaml")))
+    assert not declares_links(load(spec_path("sonoran.yaml")))
+    suite = ContractSuite(profile("lucit"), on_mock())
+    assert not declares_links(suite.spec) and declares_links(suite.joined_spec)

@@ -1,5 +1,6 @@
-"""Every spec is valid OpenAPI 3, every documented example matches its own schema, and every
-registered API has its spec, control spec, tests and contract suite (DESIGN.md)."""
+"""Every spec is valid OpenAPI 3, every documented example matches its own schema, every operationId
+names its API, and `mockserver check-specs` says so. (Each registered API's files, its seed
+document included: tests/unit/test_registry.py.)"""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from openapi_spec_validator import validate
 from mockserver.apis import REGISTRY, api_class
 from mockserver.spec.check import examples
 from mockserver.spec.loader import SPEC_DIR
+from tests.conftest import SEED_BODIES, SEED_WITHOUT_EXAMPLE
 
-ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted(SPEC_DIR.glob("*.yaml")) + sorted((SPEC_DIR / "control").glob("*.yaml"))
 
 
@@ -44,18 +45,36 @@ def test_there_are_examples_to_check():
     assert len(CASES) >= 5
 
 
-@pytest.mark.parametrize("name", list(REGISTRY))
-def test_every_registered_api_has_spec_control_spec_and_tests(name):
+def heartbeat_request(name: str) -> tuple[dict, list]:
+    """(schema, documented examples) of the request body of `name`'s heartbeat operation."""
     cls = api_class(name)
     spec = load(SPEC_DIR / cls.spec)
-    assert spec["info"]["x-mock-source"] == cls.source
-    assert (ROOT.parent / "shared" / "seeds" / cls.source).exists() or not (
-        ROOT.parent / "shared"
-    ).exists()
-    assert spec["info"].get("x-mock-behaviour"), "documented rules listed in info.x-mock-behaviour"
-    if cls.control_spec:
-        validate(load(SPEC_DIR / "control" / cls.control_spec))
-    assert (ROOT / "tests" / "api" / f"test_{name}.py").exists()
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if isinstance(op, dict) and op.get("operationId") == cls.heartbeat_operation:
+                where = f"{method.upper()} {path} request application/json"
+                found = [(schema, ex) for w, schema, ex in examples(spec) if w.startswith(where)]
+                schema = found[0][0] if found else _request_schema(spec, op)
+                return schema, [ex for _, ex in found]
+    raise AssertionError(f"{name}: no operation {cls.heartbeat_operation!r} in {cls.spec}")
+
+
+def _request_schema(spec: dict, op: dict) -> dict:
+    from mockserver.spec.check import _resolve
+
+    return _resolve(op, spec)["requestBody"]["content"]["application/json"]["schema"]
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_the_shared_seed_body_is_the_documented_example(name):
+    """tests/conftest.py SEED_BODIES: one copy of each documented heartbeat body for all tests."""
+    schema, documented = heartbeat_request(name)
+    if name in SEED_WITHOUT_EXAMPLE:
+        assert documented == [], f"{name} has a documented example now: use it in SEED_BODIES"
+    else:
+        assert SEED_BODIES[name] in documented
+    errors = [e.message for e in OAS30Validator(schema).iter_errors(SEED_BODIES[name])]
+    assert not errors, errors
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))
@@ -68,16 +87,6 @@ def test_operation_ids_are_prefixed_with_the_api_name(name):
             for op in item.values():
                 if isinstance(op, dict) and "operationId" in op:
                     assert op["operationId"].startswith(name + "_")
-
-
-def test_core_modules_import_no_particular_api():
-    core = [p for p in (ROOT / "mockserver").glob("*.py")] + list(
-        (ROOT / "mockserver" / "store").glob("*.py")
-    )
-    for path in core:
-        text = path.read_text()
-        for name in REGISTRY:
-            assert f"mockserver.apis.{name}" not in text, f"{path.name} imports the {name} API"
 
 
 def test_check_specs_command_passes_on_the_bundled_specs(capsys):
