@@ -275,3 +275,13 @@ def test_soak_dead_servers_leave_the_store(make_server):
         advance(client, 300 + PURGE_EVERY + 1)
         assert client.post("/api/heartbeat", json=SEED_BODY).status_code == 200
         assert stored_records(server) == 1
+
+
+def test_an_entry_whose_ttl_ends_past_9999_shows_the_last_instant_it_can(http):
+    """The clock may stand anywhere datetime can show; the TTL may then end past it."""
+    http.post("/__mock/clock/set", json={"now": "9999-12-31T23:58:00Z", "frozen": True})
+    pid = http.post("/api/heartbeat", json=SEED_BODY).json()["publicId"]
+    status = http.get(f"/api/status/{pid}")
+    assert status.status_code == 200
+    assert status.json()["expiresAt"] == "9999-12-31T23:59:59Z"
+    assert http.get("/__mock/statusbadge/servers").json()["servers"][0]["online"] is True

@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from jsonschema import Draft4Validator
 
-from mockserver.apis.lucit import SENT, LucitApi
+from mockserver.apis.lucit import SENT, LucitApi, rules
 from mockserver.apis.lucit.fake import LucitFake
 from mockserver.app import build_app
+from mockserver.core.clock import parse_iso
 from mockserver.core.config import ANY
 from mockserver.settings import Settings, SettingsError, load_settings
 from mockserver.store.memory import MemoryStore
@@ -101,3 +106,18 @@ def test_retention_settings_read_from_the_environment():
     )
     config = build_app(settings).ctx.apis["lucit"].config
     assert (config.device_retention_seconds, config.max_instructions_per_device) == (600, 5)
+
+
+RFC3339 = (
+    r"\A[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:"
+    r"[0-5][0-9](\.[0-9]{1,12})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])\Z"
+)
+
+
+@hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.from_regex(RFC3339))
+def test_every_run_at_the_control_spec_admits_is_one_the_handler_reads(text):
+    """The queue handler parses run_at without a guard: connexion's `date-time` check (the
+    validator the control app uses) must admit nothing `parse_iso` cannot read."""
+    if Draft4Validator.FORMAT_CHECKER.conforms(text, "date-time"):
+        assert rules.clamp_run_at(parse_iso(text)) >= 0

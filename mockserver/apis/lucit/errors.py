@@ -15,7 +15,6 @@ from mockserver.core.errors import FieldError, MockError
 __all__ = [
     "DeviceNotFound",
     "InstructionNotFound",
-    "InvalidRunAt",
     "QueueFull",
     "laravel_validation",
     "render_error",
@@ -52,19 +51,6 @@ class QueueFull(MockError):
             "conflict",
             f"device {lcuid!r} already holds {cap} pending instructions "
             "(setting max_instructions_per_device); deliver or acknowledge some first",
-        )
-
-
-class InvalidRunAt(MockError):
-    """run_at is not an ISO-8601 timestamp (connexion checks RFC 3339; this catches the rest)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(
-            400,
-            "validation",
-            "run_at must be an ISO-8601 timestamp",
-            fields=[FieldError("run_at", "format", "not an ISO-8601 timestamp", text)],
-            violation=True,
         )
 
 
