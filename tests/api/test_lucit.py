@@ -8,6 +8,9 @@ import httpx
 import pytest
 import requests
 
+from mockserver.http.gate import PURGE_EVERY
+from tests.conftest import store_snapshot
+
 DEVICE = "LCUID-LD-5b1c2d3e-0000-4000-8000-000000000001"
 APP_ID = "LCUID-LAP-5c43c6e0-e03d-45ff-92b1-1bd05122dcb3"
 PATH = f"/api/v3/analytics/lightning-devices/{DEVICE}/heartbeat"
@@ -41,6 +44,10 @@ def queue(http, device=DEVICE, **instruction):
 
 def device(http, lcuid=DEVICE):
     return http.get(f"/__mock/lucit/devices/{lcuid}").json()
+
+
+def ack(http, instruction_lcuid):
+    return http.post(f"/__mock/lucit/instructions/{instruction_lcuid}/ack")
 
 
 def set_clock(http, now):
@@ -457,3 +464,95 @@ def test_reset_of_the_api_forgets_devices_and_instructions(http):
     http.post("/__mock/reset", params={"api": "lucit"}).raise_for_status()
     assert http.get("/__mock/lucit/devices").json()["count"] == 0
     assert http.post(f"/__mock/lucit/instructions/{queued['lcuid']}/ack").status_code == 404
+
+
+# --- bounded memory (issue 23): every record expires or is capped ------------------------------
+HOUR = 3600  # the default device_retention_seconds and instruction_retention_seconds
+
+
+def test_a_silent_device_is_forgotten_after_the_retention_window(http):
+    set_clock(http, "2026-01-07T00:15:19Z")
+    heartbeat(http)
+    advance(http, HOUR)  # the window includes its last instant
+    assert http.get(f"/__mock/lucit/devices/{DEVICE}").status_code == 200
+    advance(http, 1)
+    r = http.get(f"/__mock/lucit/devices/{DEVICE}")
+    assert r.status_code == 404
+    assert "device_retention_seconds" in r.json()["error"]["message"]
+    assert http.get("/__mock/lucit/devices").json()["count"] == 0
+    heartbeat(http)  # it starts over
+    assert device(http)["heartbeats"] == 1
+
+
+def test_a_delivered_instruction_is_forgotten_after_the_retention_window(http):
+    set_clock(http, "2026-01-07T00:15:19Z")
+    queued = queue(http)
+    heartbeat(http)
+    advance(http, HOUR - 60)
+    heartbeat(http)  # the device stays known
+    advance(http, 61)
+    assert device(http)["instructions"] == []
+    assert ack(http, queued["lcuid"]).status_code == 404
+
+
+def test_an_acknowledged_instruction_is_kept_for_the_window_after_its_acknowledgement(http):
+    set_clock(http, "2026-01-07T00:15:19Z")
+    queued = queue(http)
+    heartbeat(http)
+    advance(http, 1800)
+    assert ack(http, queued["lcuid"]).status_code == 200
+    advance(http, HOUR)
+    assert [i["status"] for i in device(http)["instructions"]] == [2]
+
+
+def test_a_scheduled_instruction_keeps_its_silent_device_until_it_falls_due(http):
+    set_clock(http, "2026-01-07T00:15:19Z")
+    queued = queue(http, run_at="2026-01-08T00:15:19Z")
+    advance(http, 86_400 + HOUR)  # a day, then the window
+    sent = heartbeat(http).json()["lightning_device_remote_instruction"]
+    assert sent["lcuid"] == queued["lcuid"]
+
+
+def test_a_full_queue_is_409_and_changes_nothing(make_server):
+    server = make_server(api_settings={"lucit": {"max_instructions_per_device": 2}})
+    with httpx.Client(base_url=server.url) as client:
+        first, _ = queue(client), queue(client)
+        before = store_snapshot(server, "lucit")
+        r = client.post(f"/__mock/lucit/devices/{DEVICE}/instructions", json={"instruction": "x"})
+        assert r.status_code == 409
+        assert r.json()["error"]["kind"] == "conflict"
+        assert "max_instructions_per_device" in r.json()["error"]["message"]
+        assert store_snapshot(server, "lucit") == before
+        heartbeat(client)  # the first is delivered: the oldest finished one makes room
+        third = queue(client, instruction="restart")
+        kept = [i["lcuid"] for i in device(client)["instructions"]]
+        assert first["lcuid"] not in kept and third["lcuid"] in kept
+
+
+def stored_records(server) -> int:
+    return sum(len(records) for records in store_snapshot(server, "lucit").values())
+
+
+def test_soak_forgotten_devices_and_instructions_leave_the_store(make_server):
+    """A few hundred devices, some with delivered and acknowledged instructions: after the
+    retention window (and the purge's lateness) one request later only the device that just
+    reported is stored."""
+    server = make_server()  # its own gate: the purge runs on its first request
+    with httpx.Client(base_url=server.url) as client:
+        client.post("/__mock/clock/freeze").raise_for_status()
+        for n in range(240):
+            path = f"/api/v3/analytics/lightning-devices/soak-{n}/heartbeat"
+            assert heartbeat(client, path=path).status_code == 200
+        for n in range(30):
+            queued = queue(client, device=f"queued-{n}")
+            sent = heartbeat(
+                client, path=f"/api/v3/analytics/lightning-devices/queued-{n}/heartbeat"
+            )
+            assert sent.json()["lightning_device_remote_instruction"]["lcuid"] == queued["lcuid"]
+            if n % 2:
+                assert ack(client, queued["lcuid"]).status_code == 200
+        assert client.get("/__mock/lucit/devices").json()["count"] == 270
+        assert stored_records(server) >= 270
+        advance(client, HOUR + PURGE_EVERY + 1)
+        assert heartbeat(client).status_code == 200
+        assert stored_records(server) == 1

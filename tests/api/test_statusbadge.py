@@ -5,7 +5,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+import httpx
 import pytest
+
+from mockserver.http.gate import PURGE_EVERY
+from tests.conftest import store_snapshot
 
 TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
 SEED_BODY = {
@@ -252,3 +256,32 @@ def test_wrong_method_is_405_with_allow(http):
 def test_no_rate_limit(http):
     statuses = {http.post("/api/heartbeat", json=SEED_BODY).status_code for _ in range(30)}
     assert statuses == {200}
+
+
+# --- bounded memory (issue 23) ----------------------------------------------------------------
+def stored_records(server) -> int:
+    return sum(len(records) for records in store_snapshot(server, "statusbadge").values())
+
+
+def test_soak_dead_servers_leave_the_store(make_server):
+    """A few hundred servers heard from once: after the TTL (and the purge's lateness) one
+    request later the store holds only the server that just reported."""
+    server = make_server()  # its own gate: the purge runs on its first request
+    with httpx.Client(base_url=server.url) as client:
+        client.post("/__mock/clock/freeze").raise_for_status()
+        for _ in range(300):
+            assert client.post("/api/heartbeat", json=body_with()).status_code == 200
+        assert stored_records(server) == 300
+        advance(client, 300 + PURGE_EVERY + 1)
+        assert client.post("/api/heartbeat", json=SEED_BODY).status_code == 200
+        assert stored_records(server) == 1
+
+
+def test_an_entry_whose_ttl_ends_past_9999_shows_the_last_instant_it_can(http):
+    """The clock may stand anywhere datetime can show; the TTL may then end past it."""
+    http.post("/__mock/clock/set", json={"now": "9999-12-31T23:58:00Z", "frozen": True})
+    pid = http.post("/api/heartbeat", json=SEED_BODY).json()["publicId"]
+    status = http.get(f"/api/status/{pid}")
+    assert status.status_code == 200
+    assert status.json()["expiresAt"] == "9999-12-31T23:59:59Z"
+    assert http.get("/__mock/statusbadge/servers").json()["servers"][0]["online"] is True

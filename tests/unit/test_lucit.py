@@ -1,12 +1,21 @@
-"""lucit's rules without HTTP: atomic delivery over a store that yields, cadence and settings."""
+"""lucit without HTTP: atomic delivery over a store that yields, cadence and settings."""
 
 from __future__ import annotations
 
 import asyncio
 
-from mockserver.apis.lucit import SENT, LucitFake
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from jsonschema import Draft4Validator
+
+from mockserver.apis.lucit import SENT, LucitApi, rules
+from mockserver.apis.lucit.fake import LucitFake
 from mockserver.app import build_app
-from mockserver.settings import Settings, load_settings
+from mockserver.core.clock import parse_iso
+from mockserver.core.config import ANY
+from mockserver.settings import Settings, SettingsError, load_settings
 from mockserver.store.memory import MemoryStore
 
 BODY = {"lightning_version": "2.4.1"}
@@ -29,10 +38,13 @@ class YieldingStore(MemoryStore):
 
 def test_concurrent_heartbeats_deliver_each_instruction_once():
     async def scenario():
-        fake = LucitFake(YieldingStore())
-        queued = [await fake.queue("dev", f"step-{n}", [], None, now=100.0) for n in range(5)]
+        fake = LucitFake(YieldingStore(), LucitApi.Config())
+        queued = [
+            (await fake.queue("dev", f"step-{n}", [], None, now=100.0)).instruction
+            for n in range(5)
+        ]
         answers = await asyncio.gather(*(fake.heartbeat("dev", BODY, now=101.0) for _ in range(40)))
-        return queued, answers, await fake.device("dev")
+        return queued, answers, await fake.device("dev", now=101.0)
 
     queued, answers, device = asyncio.run(scenario())
     delivered = [a["lcuid"] for a in answers if a is not None]
@@ -59,3 +71,53 @@ def test_pinned_credentials_read_from_environment_lists():
     config = build_app(settings).ctx.apis["lucit"].config
     assert config.tokens == ["tok-1", "tok-2"]
     assert config.app_ids == ["LCUID-LAP-x"]
+
+
+def test_credentials_are_not_pinned_by_default():
+    config = build_app(Settings(apis=["lucit"])).ctx.apis["lucit"].config
+    assert config.tokens is ANY and config.app_ids is ANY
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"tokens": []}, "tokens is empty and would refuse everything"),
+        ({"app_ids": ""}, "app_ids is empty and would refuse everything"),
+        ({"tokens": [1.5]}, "tokens must be a list of strs"),
+        ({"device_retention_seconds": 0}, "device_retention_seconds must be a positive number"),
+        ({"instruction_retention_seconds": -1}, "instruction_retention_seconds must be a positive"),
+        ({"max_instructions_per_device": 2.5}, "max_instructions_per_device must be a whole"),
+        ({"max_instructions_per_device": True}, "max_instructions_per_device must be a positive"),
+        ({"heartbeat_interval_seconds": "often"}, "heartbeat_interval_seconds must be a positive"),
+    ],
+)
+def test_settings_that_would_break_the_mock_are_refused_with_a_clear_message(settings, message):
+    with pytest.raises(SettingsError, match=message):
+        build_app(Settings(apis=["lucit"], api_settings={"lucit": settings}))
+
+
+def test_retention_settings_read_from_the_environment():
+    settings = load_settings(
+        env={
+            "MOCKSERVER_APIS": "lucit",
+            "MOCKSERVER_LUCIT__DEVICE_RETENTION_SECONDS": "600",
+            "MOCKSERVER_LUCIT__MAX_INSTRUCTIONS_PER_DEVICE": "5",
+        }
+    )
+    config = build_app(settings).ctx.apis["lucit"].config
+    assert (config.device_retention_seconds, config.max_instructions_per_device) == (600, 5)
+
+
+RFC3339 = (
+    r"\A[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:"
+    r"[0-5][0-9](\.[0-9]{1,12})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])\Z"
+)
+
+
+@hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.from_regex(RFC3339))
+def test_every_run_at_the_control_spec_admits_is_one_the_handler_reads(text):
+    """The queue handler parses run_at without a guard: connexion's `date-time` check (the
+    validator the control app uses) must admit nothing `parse_iso` cannot read."""
+    if Draft4Validator.FORMAT_CHECKER.conforms(text, "date-time"):
+        assert rules.clamp_run_at(parse_iso(text)) >= 0

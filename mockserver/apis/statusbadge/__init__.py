@@ -1,101 +1,34 @@
-"""Game-server status heartbeat stored in KV, and its badge (seed 004, "Heartbeat API").
+"""Game-server status heartbeat stored in KV, and its badge (seed 004, "Heartbeat API"): thin
+handlers over `StatusbadgeFake`, whose rules are in `rules`.
 
-Documented rules (004): public id = `srv_pub_` + first 12 hex of SHA-256(token without
-`sk_live_`); each heartbeat stored under the public id with data, timestamp and
-heartbeatIntervalSec, TTL 300 s; the badge is offline after
-staleTimeoutMs = max(60000, min(300000, heartbeatIntervalSec × 2000)) of silence (300000 ms
-without an interval); no rate limit; CORS `*` / `GET, POST, OPTIONS` / `Content-Type`.
+Documented (004): `POST /api/heartbeat` with `{token, data}` stores the server's status under a
+public id derived from the token, for 300 s; "the badge endpoint" reads it and shows the server
+offline once it has been silent for its stale timeout; no rate limit; CORS `*` /
+`GET, POST, OPTIONS` / `Content-Type` (the gate answers preflights and adds the headers).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from html import escape
 
+from mockserver.apis.statusbadge import rules
+from mockserver.apis.statusbadge.errors import ServerNotFound, render_error
+from mockserver.apis.statusbadge.fake import StatusbadgeFake
 from mockserver.client import ApiControl
 from mockserver.core.api import CadencePolicy, ErrorBody, MockApi
 from mockserver.core.clock import iso_utc
 from mockserver.core.errors import MockError
 
-__all__ = ["StatusbadgeApi", "public_id", "stale_timeout_ms", "StatusbadgeFake"]
+__all__ = ["StatusbadgeApi", "StatusbadgeControl"]
 
-TOKEN_PREFIX = "sk_live_"
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
     "Access-Control-Allow-Headers": "Content-Type",
 }
-
-
-def public_id(token: str) -> str:
-    """004: strip `sk_live_`, SHA-256 the UUID text, first 12 hex characters, `srv_pub_`."""
-    uuid_text = token[len(TOKEN_PREFIX) :] if token.startswith(TOKEN_PREFIX) else token
-    return "srv_pub_" + hashlib.sha256(uuid_text.encode()).hexdigest()[:12]
-
-
-def stale_timeout_ms(
-    interval_sec: float | None, *, floor_ms: int = 60_000, cap_ms: int = 300_000
-) -> int:
-    """004: max(60000, min(300000, heartbeatIntervalSec × 2000)); 300000 when not sent."""
-    if interval_sec is None:
-        return cap_ms
-    return int(max(floor_ms, min(cap_ms, interval_sec * 2000)))
-
-
-class StatusbadgeFake:
-    """The KV store of seed 004 on the mock clock: expiry is decided when a record is read."""
-
-    NS = "statusbadge:servers"
-
-    def __init__(self, store, config: StatusbadgeApi.Config) -> None:
-        self.store = store
-        self.config = config
-
-    async def record(self, token: str, data: dict, now: float) -> str:
-        pid = public_id(token)
-        interval = data.get("heartbeatIntervalSec")
-
-        def write(old: dict | None):
-            fresh = old is not None and old["expires_at"] >= now
-            return {
-                "publicId": pid,
-                "data": data,
-                "timestamp": now,
-                "heartbeatIntervalSec": interval,
-                "expires_at": now + self.config.ttl_seconds,
-                "first_seen": old["first_seen"] if fresh else now,
-                "heartbeats": (old["heartbeats"] if fresh else 0) + 1,
-            }, pid
-
-        return await self.store.update(self.NS, pid, write)
-
-    def view(self, rec: dict, now: float) -> dict:
-        stale_ms = stale_timeout_ms(
-            rec["heartbeatIntervalSec"],
-            floor_ms=self.config.stale_min_ms,
-            cap_ms=self.config.stale_max_ms,
-        )
-        online = (now - rec["timestamp"]) * 1000 <= stale_ms
-        return {
-            "publicId": rec["publicId"],
-            "online": online,
-            "status": rec["data"]["status"] if online else "offline",
-            "lastHeartbeat": iso_utc(rec["timestamp"]),
-            "heartbeatIntervalSec": rec["heartbeatIntervalSec"],
-            "staleTimeoutMs": stale_ms,
-            "expiresAt": iso_utc(rec["expires_at"]),
-            "data": rec["data"],
-        }
-
-    async def get(self, pid: str, now: float) -> dict | None:
-        rec = await self.store.get(self.NS, pid)
-        if rec is None or rec["expires_at"] < now:
-            return None
-        return rec
-
-    async def all(self, now: float) -> list[dict]:
-        return [rec for _, rec in await self.store.scan(self.NS) if rec["expires_at"] >= now]
+SVG = {"Content-Type": "image/svg+xml"}
+LATEST = 253402300799  # 9999-12-31T23:59:59Z, the last instant an ISO-8601 date-time shows
 
 
 def badge_svg(label: str, message: str, color: str) -> str:
@@ -112,6 +45,12 @@ def badge_svg(label: str, message: str, color: str) -> str:
         f'<text x="{lw / 2}" y="14">{label}</text>'
         f'<text x="{lw + mw / 2}" y="14">{message}</text></g></svg>'
     )
+
+
+def _positive(name: str, value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return value
 
 
 class StatusbadgeControl(ApiControl):
@@ -132,10 +71,10 @@ class StatusbadgeApi(MockApi):
     source = "004_6e8d8deb6a11d104.txt"
     spec = "statusbadge.yaml"
     control_spec = "statusbadge.yaml"
+    control_client = StatusbadgeControl
     prefixes = ("/api/heartbeat", "/api/badge/", "/api/status/")
     heartbeat_operation = "statusbadge_heartbeat"
     secret_fields = frozenset({"token"})  # 004: the server token is the credential
-    control_client = StatusbadgeControl
 
     @dataclass
     class Config:
@@ -143,71 +82,79 @@ class StatusbadgeApi(MockApi):
         stale_min_ms: int = 60_000  # 004: minimum 60 seconds
         stale_max_ms: int = 300_000  # 004: maximum 300 seconds, also the default
 
-    def __init__(self, ctx, config) -> None:
+        def __post_init__(self) -> None:
+            for name in ("ttl_seconds", "stale_min_ms", "stale_max_ms"):
+                _positive(name, getattr(self, name))
+            if self.stale_min_ms > self.stale_max_ms:
+                raise ValueError(
+                    f"stale_min_ms ({self.stale_min_ms}) is above stale_max_ms "
+                    f"({self.stale_max_ms})"
+                )
+
+    def __init__(self, ctx, config: StatusbadgeApi.Config) -> None:
         super().__init__(ctx, config)
         self.fake = StatusbadgeFake(ctx.store, config)
 
+    def _verdict(self, rec: dict, now: float) -> rules.Verdict:
+        cfg = self.config
+        return rules.verdict(rec, now, floor_ms=cfg.stale_min_ms, cap_ms=cfg.stale_max_ms)
+
+    def _view(self, rec: dict, now: float) -> dict:
+        seen = self._verdict(rec, now)
+        return {
+            "publicId": rec["publicId"],
+            "online": seen.online,
+            "status": seen.status,
+            "lastHeartbeat": iso_utc(rec["timestamp"]),
+            "heartbeatIntervalSec": rec["heartbeatIntervalSec"],
+            "staleTimeoutMs": seen.stale_ms,
+            "expiresAt": iso_utc(min(rec["expires_at"], LATEST)),  # a clock near the end
+            "data": rec["data"],
+        }
+
+    def _server_view(self, rec: dict, now: float) -> dict:
+        """The control routes' view: the status plus the entry's history."""
+        return {
+            **self._view(rec, now),
+            "heartbeats": rec["heartbeats"],
+            "firstSeen": iso_utc(rec["first_seen"]),
+        }
+
     # --- native API ------------------------------------------------------------------------
     async def statusbadge_heartbeat(self, body: dict):
-        now = await self.clock.now()
-        pid = await self.fake.record(body["token"], body["data"], now)
+        pid = await self.fake.record(body["token"], body["data"], await self.clock.now())
         return {"success": True, "publicId": pid, "message": "Heartbeat recorded successfully"}, 200
 
-    async def _find(self, publicId: str):
+    async def statusbadge_status(self, publicId: str):
         now = await self.clock.now()
         rec = await self.fake.get(publicId, now)
-        return (None if rec is None else self.fake.view(rec, now)), now
-
-    async def statusbadge_status(self, publicId: str):
-        view, _ = await self._find(publicId)
-        if view is None:
-            raise MockError(404, "not_found", f"no server with public id {publicId}")
-        return view, 200
+        if rec is None:
+            raise ServerNotFound(publicId)
+        return self._view(rec, now), 200
 
     async def statusbadge_badge(self, publicId: str):
-        view, _ = await self._find(publicId)
-        if view is None:
-            svg = badge_svg("server", "not found", "#9f9f9f")
-            return svg, 404, {"Content-Type": "image/svg+xml"}
-        if view["online"]:
-            data = view["data"]
-            message = f"{view['status']} {data['players']:g}/{data['maxPlayers']:g}"
-            color = "#4c1" if view["status"] == "online" else "#dfb317"
-        else:
-            message, color = "offline", "#e05d44"
-        return badge_svg("server", message, color), 200, {"Content-Type": "image/svg+xml"}
+        now = await self.clock.now()
+        rec = await self.fake.get(publicId, now)
+        message, colour, status = rules.badge(rec, rec and self._verdict(rec, now))
+        return badge_svg("server", message, colour), status, SVG
 
-    async def statusbadge_preflight(self, **_):
-        return None, 204
-
-    statusbadge_preflight_heartbeat = statusbadge_preflight_badge = statusbadge_preflight_status = (
-        statusbadge_preflight
-    )
+    # Connexion resolves every operation of the spec to a method, the documented OPTIONS
+    # preflights too; the gate answers those itself (cors_headers), so none ever reaches here.
+    statusbadge_preflight_heartbeat = statusbadge_preflight_badge = None
+    statusbadge_preflight_status = None
 
     # --- control routes (/__mock/statusbadge) ----------------------------------------------
     async def statusbadge_list_servers(self):
         now = await self.clock.now()
-        servers = [
-            {
-                **self.fake.view(rec, now),
-                "heartbeats": rec["heartbeats"],
-                "firstSeen": iso_utc(rec["first_seen"]),
-            }
-            for rec in await self.fake.all(now)
-        ]
-        servers.sort(key=lambda s: s["publicId"])
+        servers = [self._server_view(rec, now) for rec in await self.fake.all(now)]
         return {"servers": servers, "count": len(servers)}, 200
 
     async def statusbadge_get_server(self, publicId: str):
         now = await self.clock.now()
         rec = await self.fake.get(publicId, now)
         if rec is None:
-            raise MockError(404, "not_found", f"no live server {publicId}")
-        return {
-            **self.fake.view(rec, now),
-            "heartbeats": rec["heartbeats"],
-            "firstSeen": iso_utc(rec["first_seen"]),
-        }, 200
+            raise ServerNotFound(publicId, f"no live server {publicId}")
+        return self._server_view(rec, now), 200
 
     # --- what core asks -------------------------------------------------------------------
     def cors_headers(self) -> dict[str, str]:
@@ -223,7 +170,7 @@ class StatusbadgeApi(MockApi):
             and isinstance(body, dict)
             and isinstance(body.get("token"), str)
         ):
-            return public_id(body["token"])
+            return rules.public_id(body["token"])
         return None
 
     def cadence(self, identity=None, entries=None) -> CadencePolicy:
@@ -233,50 +180,9 @@ class StatusbadgeApi(MockApi):
             if isinstance(body, dict) and isinstance(body.get("data"), dict):
                 interval = body["data"].get("heartbeatIntervalSec")
                 break
-        stale = (
-            stale_timeout_ms(
-                interval, floor_ms=self.config.stale_min_ms, cap_ms=self.config.stale_max_ms
-            )
-            / 1000
-        )
-        return CadencePolicy(interval=interval or stale, ttl=stale)
+        cfg = self.config
+        stale = rules.stale_timeout_ms(interval, floor_ms=cfg.stale_min_ms, cap_ms=cfg.stale_max_ms)
+        return CadencePolicy(interval=interval or stale / 1000, ttl=stale / 1000)
 
     def render_error(self, err: MockError) -> ErrorBody:
-        """004 shows three 400 bodies; see the spec's x-mock-assumed for when each applies."""
-        headers = dict(err.headers)
-        if err.kind == "validation":
-            keys = {f.key: f for f in err.fields}
-            for name in ("token", "data"):
-                f = keys.get(name)
-                if f is not None and (f.rule == "required" or f.value == ""):
-                    return ErrorBody(
-                        400, {"error": "Missing required fields: token and data"}, headers
-                    )
-            if "token" in keys:
-                return ErrorBody(400, {"error": "Invalid token format"}, headers)
-            message = "; ".join(f"{f.key}: {f.message}" for f in err.fields) or err.message
-            return ErrorBody(400, {"error": "Bad Request", "message": message}, headers)
-        if err.kind == "unsupported_media_type":
-            return ErrorBody(400, {"error": "Bad Request", "message": err.message}, headers)
-        if err.kind == "payload_too_large":
-            return ErrorBody(413, {"error": "Payload Too Large", "message": err.message}, headers)
-        if err.kind == "not_found":
-            return ErrorBody(404, {"error": "Not Found", "message": err.message}, headers)
-        if err.kind == "method_not_allowed":
-            return ErrorBody(405, {"error": "Method Not Allowed", "message": err.message}, headers)
-        if err.status >= 500:
-            return ErrorBody(
-                err.status,
-                {
-                    "error": "Internal Server Error"
-                    if err.status == 500
-                    else "Service Unavailable",
-                    "message": err.message,
-                },
-                headers,
-            )
-        return ErrorBody(
-            err.status,
-            {"error": err.kind.replace("_", " ").title(), "message": err.message},
-            headers,
-        )
+        return render_error(err)
