@@ -23,10 +23,8 @@ APIS = list(REGISTRY)
 # landed yet (issue 15). Strict: when one lands, its test passes, the run fails, and its line here
 # must go.
 RULES_PENDING = {
-    "statusbadge": "issue 15: statusbadge's rules module is being written",
     "sonoran": "issue 15: sonoran's rules module is being written",
     "collect": "issue 15: collect's rules module is being written",
-    "lucit": "issue 15: lucit's rules module is being written",
 }
 # What a rules module must not touch: state, HTTP, or a clock of its own (it is given `now`).
 IMPURE_IMPORTS = (
