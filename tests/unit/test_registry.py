@@ -98,7 +98,8 @@ def _imports(tree: ast.Module) -> set[str]:
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
-            out.add(node.module)
+            out.add(node.module)  # and `from pkg import module` names the module too
+            out.update(f"{node.module}.{a.name}" for a in node.names)
     return out
 
 
