@@ -786,3 +786,42 @@ def test_journal_marks_a_bad_body_invalid(pw):
     entry = pw.get("/__mock/requests", params={"api": "playwave"}).json()["requests"][-1]
     assert entry["valid"] is False
     assert {v["key"] for v in entry["violations"]} == {"game_session_id", "provider_user_id"}
+
+
+def _pc_records(server) -> int:
+    from tests.conftest import store_snapshot
+
+    return len(store_snapshot(server, "playwave").get("playwave:pc", {}))
+
+
+def test_soak_pc_records_leave_the_store_after_their_retention(make_server):
+    """issue 23 item 9: a PC's record (its current session, its launcher) is bounded too: a few
+    hundred PCs, then the clock past pc_retention_seconds and the purge's lateness, then one
+    request: none of them is stored any more."""
+    server = make_server()  # its own gate: the purge runs on its first request
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        client.post("/__mock/clock/freeze").raise_for_status()
+        for n in range(150):
+            create(client, pc_id=f"soak-pc-{n}")
+        for n in range(0, 150, 3):
+            client.post(f"{CTL}/launchers/soak-pc-{n}/stop").raise_for_status()
+        assert _pc_records(server) == 150
+        advance(client, 3600 + 60 + 1)
+        assert beat(client, "gs_never").status_code == 404
+        assert _pc_records(server) == 0
+
+
+def test_a_launcher_forgotten_after_its_retention_counts_as_alive(pw):
+    """Assumed (spec): a PC record is kept pc_retention_seconds (3600 s) after its last change;
+    decided when read, before any purge."""
+    pw.post(f"{CTL}/launchers/pc-forgotten/stop").raise_for_status()
+    advance(pw, 3600)
+    assert pw.get(f"{CTL}/launchers/pc-forgotten").json()["alive"] is False
+    advance(pw, 1)
+    launcher = pw.get(f"{CTL}/launchers/pc-forgotten").json()
+    assert launcher["alive"] is True and launcher["silent_since"] is None
+    sid = create(pw, pc_id="pc-forgotten")  # a remembered stopped launcher would end it
+    for _ in range(3):  # 360 s: well past launcher_timeout_seconds (240 s)
+        advance(pw, 120)
+        assert result(pw, sid) == "OK"
+    assert view(pw, sid)["launcher"]["alive"] is True

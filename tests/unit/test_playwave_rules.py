@@ -14,6 +14,8 @@ from mockserver.apis.playwave.fake import PCS, SESSIONS, PlaywaveFake
 from mockserver.apis.playwave.rules import (
     GONE,
     evaluate,
+    live_pc,
+    pc_written,
     play_duration,
     record_lapse,
 )
@@ -161,3 +163,12 @@ def test_bad_settings_are_refused_with_their_name(settings, message):
 def test_api_keys_default_to_any_and_accept_a_comma_separated_list():
     assert PlaywaveApi.make_config({}).api_keys is None
     assert PlaywaveApi.make_config({"api_keys": "key-1, key-2"}).api_keys == ["key-1", "key-2"]
+
+
+def test_a_pc_record_is_forgotten_after_its_retention():
+    pc = pc_written({"s": "gs_1", "a": 0.0, "q": 10.0}, 100.0, CFG)
+    assert pc["expires_at"] == 100.0 + CFG.pc_retention_seconds
+    assert live_pc(pc, 100.0 + CFG.pc_retention_seconds) is pc
+    assert live_pc(pc, 100.0 + CFG.pc_retention_seconds + 0.001) is None
+    assert live_pc(None, 0.0) is None
+    assert live_pc({"s": "gs_1"}, 1e12) == {"s": "gs_1"}  # written before retention existed

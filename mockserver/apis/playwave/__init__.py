@@ -41,6 +41,7 @@ class PlaywaveApi(MockApi):
         launcher_timeout_seconds: float = 240  # 002: launcher silent "for over 4 minutes"
         ending_seconds: float = 5  # assumed: how long SESSION_ENDING lasts
         ended_retention_seconds: float = 240  # assumed: SESSION_ENDED, then SESSION_NOT_FOUND
+        pc_retention_seconds: float = 3600  # assumed: a PC's record outlives its last change by
         api_keys: list[str] | None = ANY  # pinned X-Api-Keys; ANY: any non-empty key
 
         def __post_init__(self) -> None:
@@ -53,6 +54,7 @@ class PlaywaveApi(MockApi):
                 "launcher_timeout_seconds",
                 "ending_seconds",
                 "ended_retention_seconds",
+                "pc_retention_seconds",
             ):
                 value = getattr(self, name)
                 if (

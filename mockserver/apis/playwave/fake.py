@@ -20,9 +20,11 @@ from mockserver.apis.playwave.rules import (
     SessionState,
     evaluate,
     launcher_dead,
+    live_pc,
     ms,
     new_session,
     pc_of,
+    pc_written,
     play_duration,
     record_lapse,
     replaced_at,
@@ -75,13 +77,14 @@ class PlaywaveFake:
             return sid, False
         if "p" not in rec:  # a PC of its own needs no record until its launcher is stopped
             return sid, True
+
         # The PC's previous session is replaced from this instant (derived when it is read);
         # recording the instant in its own record keeps its play time and fate exact.
-        previous = await self.store.update(
-            PCS,
-            pc_of(rec, sid),
-            lambda pc: ({**(pc or {}), "s": sid, "a": now}, (pc or {}).get("s")),
-        )
+        def take_over(pc: dict | None):
+            pc = live_pc(pc, now) or {}
+            return pc_written({**pc, "s": sid, "a": now}, now, self.config), pc.get("s")
+
+        previous = await self.store.update(PCS, pc_of(rec, sid), take_over)
         if previous is not None and previous != sid:
 
             def mark(prev: dict | None):
@@ -97,7 +100,7 @@ class PlaywaveFake:
         rec = await self.store.get(SESSIONS, sid)
         if not self._visible(rec, user, api_key):
             return Beat(GONE)
-        pc = await self.store.get(PCS, pc_of(rec, sid))
+        pc = await self._pc(pc_of(rec, sid), now)
         state = evaluate(rec, pc, sid, now, self.config)
         if not (state.refreshes or state.pending_launcher or state is GONE):
             return Beat(state, play_duration(rec, state, now))  # replaced or ended: nothing changes
@@ -130,7 +133,7 @@ class PlaywaveFake:
         rec = await self.store.get(SESSIONS, sid)
         if rec is None:
             return None
-        pc = await self.store.get(PCS, pc_of(rec, sid))
+        pc = await self._pc(pc_of(rec, sid), now)
         state = evaluate(rec, pc, sid, ms(now), self.config)
         return None if state is GONE else self.session_view(sid, rec, pc, state, now)
 
@@ -158,7 +161,8 @@ class PlaywaveFake:
             if pc_id is None or pc_of(rec, sid) == pc_id
         ]
         pc_ids = sorted({pc_of(rec, sid) for sid, rec in rows})
-        pcs = dict(zip(pc_ids, await self.store.get_many(PCS, pc_ids), strict=True))
+        found = await self.store.get_many(PCS, pc_ids)
+        pcs = {pc_id: live_pc(pc, now) for pc_id, pc in zip(pc_ids, found, strict=True)}
         views = []
         for sid, rec in rows:
             pc = pcs[pc_of(rec, sid)]
@@ -212,19 +216,24 @@ class PlaywaveFake:
         stopped launcher (it stays silent from now); None only reads."""
         now = ms(now)
         if action is None:
-            return self.launcher_view(pc_id, await self.store.get(PCS, pc_id), now)
+            return self.launcher_view(pc_id, await self._pc(pc_id, now), now)
 
         def change(pc: dict | None):
-            pc = dict(pc or {})
+            pc = {k: v for k, v in (live_pc(pc, now) or {}).items() if k != "expires_at"}
             if action == "stop":
                 pc.setdefault("q", now)
             elif action == "start":
                 pc.pop("q", None)
             elif "q" in pc:
                 pc["q"] = now
-            return (pc or None), pc
+            if not pc:
+                return None, None
+            return pc_written(pc, now, self.config), pc
 
         return self.launcher_view(pc_id, await self.store.update(PCS, pc_id, change), now)
+
+    async def _pc(self, pc_id: str, now: float) -> dict | None:
+        return live_pc(await self.store.get(PCS, pc_id), now)
 
     def launcher_view(self, pc_id: str, pc: dict | None, now: float) -> dict:
         silent = (pc or {}).get("q")

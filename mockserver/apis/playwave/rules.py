@@ -38,9 +38,11 @@ __all__ = [
     "SessionState",
     "evaluate",
     "launcher_dead",
+    "live_pc",
     "ms",
     "new_session",
     "pc_of",
+    "pc_written",
     "play_duration",
     "record_lapse",
     "replaced_at",
@@ -180,6 +182,19 @@ def play_duration(rec: dict, state: SessionState, now: float) -> int:
     """Whole seconds since the session started, stopping when it stopped (assumed)."""
     end = now if state.play_end is None else min(now, state.play_end)
     return max(0, math.floor(end - rec["c"] + 1e-6))
+
+
+def live_pc(pc: dict | None, now: float) -> dict | None:
+    """A PC record as it stands at `now`: one past its retention is forgotten (assumed, spec:
+    the launchers' control routes), so a launcher silent that long counts as alive again."""
+    if pc is None or pc.get("expires_at", math.inf) < now:
+        return None
+    return pc
+
+
+def pc_written(pc: dict, now: float, cfg: Config) -> dict:
+    """A PC record as it is written at `now`: kept `pc_retention_seconds` after its last change."""
+    return {**pc, "expires_at": now + cfg.pc_retention_seconds}
 
 
 def record_lapse(rec: dict, cfg: Config) -> float:
