@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from mockserver.app import build_app
-from mockserver.settings import Settings, SettingsError
+from mockserver.settings import Settings, SettingsError, load_settings
 from mockserver.spec.loader import SPEC_DIR
 
 URL = "/api/systems/heartbeat"
@@ -377,6 +377,7 @@ def test_pinned_systems_that_never_reported_are_listed_dead(client_with):
         "first_heartbeat": None,
         "age_seconds": None,
         "alive_until": None,
+        "expires_at": None,
         "last_user": None,
     }
     assert (b["pinned"], b["alive"], b["heartbeats"]) == (True, True, 1)
@@ -388,16 +389,55 @@ def test_pinned_systems_that_never_reported_are_listed_dead(client_with):
     [
         {"users": ["agent"]},
         {"users": {"agent": 1}},
-        {"forbidden_users": "readonly"},
-        {"systems": "sys-a"},
+        {"users": {}},
+        {"users": {"": "pw"}},
+        {"forbidden_users": [1.5]},
+        {"forbidden_users": {"readonly": True}},
+        {"systems": {"sys-a": 1}},
+        {"systems": []},
         {"interval_seconds": 0},
+        {"interval_seconds": "600"},
+        {"interval_seconds": float("nan")},
         {"grace_seconds": -1},
+        {"grace_seconds": True},
+        {"grace_seconds": 1e300},
+        {"dead_retention_seconds": -1},
+        {"dead_retention_seconds": float("inf")},
         {"grace": 60},
     ],
 )
 def test_invalid_settings_are_refused_at_start(collect):
     with pytest.raises(SettingsError, match="collect"):
         build_app(Settings(api_settings={"collect": collect}))
+
+
+def collect_config(env):
+    return build_app(load_settings(env=env)).ctx.apis["collect"].config
+
+
+def test_documented_and_assumed_defaults():
+    config = collect_config({})
+    assert (config.interval_seconds, config.grace_seconds, config.dead_retention_seconds) == (
+        600,
+        60,
+        86400,
+    )
+    assert (config.users, config.forbidden_users, config.systems) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("env", "field", "value"),
+    [
+        ({"MOCKSERVER_COLLECT__SYSTEMS": "sys-a, sys-b"}, "systems", ["sys-a", "sys-b"]),
+        ({"MOCKSERVER_COLLECT__SYSTEMS": '["sys-a"]'}, "systems", ["sys-a"]),
+        ({"MOCKSERVER_COLLECT__FORBIDDEN_USERS": "readonly"}, "forbidden_users", ["readonly"]),
+        ({"MOCKSERVER_COLLECT__FORBIDDEN_USERS": "[]"}, "forbidden_users", None),
+        ({"MOCKSERVER_COLLECT__USERS": '{"agent": "s3cret"}'}, "users", {"agent": "s3cret"}),
+        ({"MOCKSERVER_COLLECT__DEAD_RETENTION_SECONDS": "0"}, "dead_retention_seconds", 0),
+    ],
+)
+def test_settings_from_the_environment(env, field, value):
+    assert getattr(collect_config(env), field) == value
 
 
 # --- external_api_error -----------------------------------------------------------------------
