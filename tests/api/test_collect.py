@@ -404,18 +404,20 @@ def test_dead_retention_is_a_setting(client_with):
     assert systems(client) == []
 
 
-def test_records_of_many_fresh_systems_are_purged_after_the_retention(http, live_server):
+def test_records_of_many_fresh_systems_are_purged_after_the_retention(make_server):
     """Bounded memory (issue 23 item 9): dead systems are dropped once their retention has
-    passed, on either store."""
-    freeze(http)
-    for _ in range(300):
-        assert beat(http, f"soak-{uuid.uuid4()}").status_code == 200
-    assert len(store_snapshot(live_server, "collect")["collect:systems"]) == 300
-    advance(http, DEAD_AFTER + DAY + PURGE_EVERY + 1)
-    assert beat(http, "the-one-after").status_code == 200  # runs the purge
-    stored = store_snapshot(live_server, "collect")
-    assert list(stored["collect:systems"]) == ["the-one-after"]
-    assert [s["system_id"] for s in systems(http)] == ["the-one-after"]
+    passed, on either store. A server of its own: its purge schedule starts with this test."""
+    server = make_server()
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        freeze(client)
+        for _ in range(300):
+            assert beat(client, f"soak-{uuid.uuid4()}").status_code == 200
+        assert len(store_snapshot(server, "collect")["collect:systems"]) == 300
+        advance(client, DEAD_AFTER + DAY + PURGE_EVERY + 1)
+        assert beat(client, "the-one-after").status_code == 200  # runs the purge
+        stored = store_snapshot(server, "collect")
+        assert list(stored["collect:systems"]) == ["the-one-after"]
+        assert [s["system_id"] for s in systems(client)] == ["the-one-after"]
 
 
 def test_reset_forgets_systems(http):
