@@ -289,3 +289,9 @@ def test_too_large_is_a_400_naming_the_body():
     body = render_error(MockError(413, "payload_too_large", "request body exceeds 64 bytes")).body
     assert body["code"] == 400
     assert body["data"]["errors"] == [{"key": "body", "message": "too_large", "value": ""}]
+
+
+def test_view_near_the_end_of_time_shows_the_last_second_instead_of_failing():
+    rec = beat(now=rules.LAST_INSTANT - 10)
+    view = rules.system_view("sys-a", rec, rules.LAST_INSTANT - 10, LIFE, False)
+    assert view["alive_until"] == view["expires_at"] == "9999-12-31T23:59:59Z"

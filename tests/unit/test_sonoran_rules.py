@@ -222,3 +222,8 @@ def test_a_429_with_a_huge_retry_after_header_still_renders():
 
 def test_unknown_kinds_become_upper_case_codes():
     assert render_error(MockError(418, "teapot")).body == {"error": "TEAPOT", "message": "teapot"}
+
+
+def test_timestamps_past_the_end_of_time_show_the_last_second():
+    assert rules.iso_utc(rules.LAST_INSTANT + DAY) == "9999-12-31T23:59:59Z"
+    assert rules.iso_utc(0.0) == "1970-01-01T00:00:00Z"

@@ -23,7 +23,6 @@ from mockserver.apis.collect.errors import (
 from mockserver.apis.collect.fake import CollectFake
 from mockserver.client import ApiControl
 from mockserver.core.api import CadencePolicy, ErrorBody, MockApi
-from mockserver.core.clock import iso_utc
 from mockserver.core.config import ANY, list_setting
 from mockserver.core.errors import MockError
 from mockserver.http.security import security_map
@@ -137,7 +136,7 @@ class CollectApi(MockApi):
             raise ExternalApiError(external["message"], external["details"])
         now = await self.clock.now()
         await self.fake.record(system_id, user, now)
-        data = {"system_id": system_id, "acknowledged": True, "last_heartbeat": iso_utc(now)}
+        data = {"system_id": system_id, "acknowledged": True, "last_heartbeat": rules.iso_utc(now)}
         return {"code": 200, "message": MESSAGES[200], "data": data}, 200
 
     def _basic(self, username: str, password: str) -> dict | None:
@@ -158,7 +157,7 @@ class CollectApi(MockApi):
             "interval_seconds": self.config.interval_seconds,
             "grace_seconds": self.config.grace_seconds,
             "dead_retention_seconds": self.config.dead_retention_seconds,
-            "now": iso_utc(now),
+            "now": rules.iso_utc(now),
         }, 200
 
     async def _systems(self, now: float) -> list[dict]:

@@ -16,7 +16,6 @@ from mockserver.apis.sonoran.errors import RateLimited, ServerNotFound, render_e
 from mockserver.apis.sonoran.fake import Accepted, NotConfigured, OverLimit, SonoranFake
 from mockserver.client import ApiControl
 from mockserver.core.api import CadencePolicy, ErrorBody, MockApi
-from mockserver.core.clock import iso_utc
 from mockserver.core.config import ANY, list_setting
 from mockserver.core.errors import MockError
 from mockserver.core.redaction import mask_credential
@@ -141,8 +140,8 @@ def _server_view(rec: dict, retention: float) -> dict:
         "keyId": rec["keyId"],
         "serverId": rec["serverId"],
         "playerCount": rec["playerCount"],
-        "receivedAtUtc": iso_utc(rec["receivedAt"]),
+        "receivedAtUtc": rules.iso_utc(rec["receivedAt"]),
         "heartbeats": rec["heartbeats"],
-        "firstSeenUtc": iso_utc(rec["firstSeen"]),
-        "expiresAtUtc": iso_utc(rules.lapse(rec, retention)),
+        "firstSeenUtc": rules.iso_utc(rec["firstSeen"]),
+        "expiresAtUtc": rules.iso_utc(rules.lapse(rec, retention)),
     }
