@@ -394,15 +394,6 @@ def test_a_forgotten_pinned_system_is_listed_as_never_heard_from(client_with):
     )
 
 
-def test_a_system_seen_near_the_end_of_time_is_listed(http):
-    freeze(http, "9999-12-31T23:00:00Z")
-    beat(http)
-    [system] = systems(http)
-    assert system["alive_until"] == "9999-12-31T23:11:00Z"
-    assert system["expires_at"] == "9999-12-31T23:59:59Z"  # past datetime's range: its end
-    assert http.get(f"/__mock/collect/systems/{SYSTEM}").status_code == 200
-
-
 def test_dead_retention_is_a_setting(client_with):
     client = client_with(interval_seconds=60, grace_seconds=0, dead_retention_seconds=30)
     freeze(client)
