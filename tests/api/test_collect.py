@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import uuid
 
 import httpx
 import jsonschema
@@ -11,14 +12,19 @@ import pytest
 import yaml
 
 from mockserver.app import build_app
-from mockserver.settings import Settings, SettingsError
+from mockserver.http.gate import PURGE_EVERY
+from mockserver.settings import Settings, SettingsError, load_settings
 from mockserver.spec.loader import SPEC_DIR
+from tests.conftest import store_snapshot
 
 URL = "/api/systems/heartbeat"
 SYSTEM = "4cf3053f-d0d5-4b10-b752-ff8f7b63c2f7"
 AUTH = ("username", "password")  # the document's curl example: --user "username:password"
 SPEC = yaml.safe_load((SPEC_DIR / "collect.yaml").read_text())
 OPERATION = SPEC["paths"]["/systems/heartbeat"]["post"]
+T0 = "2025-07-21T10:25:00Z"
+DAY = 86400  # the default dead_retention_seconds
+DEAD_AFTER = 660  # 600 s interval + 60 s grace
 
 
 def documented(status: int) -> dict:
@@ -339,6 +345,81 @@ def test_one_system_can_be_read_and_an_unknown_one_is_404(http):
     assert r.json()["error"]["kind"] == "not_found"
 
 
+def freeze(client, at=T0):
+    client.post("/__mock/clock/set", json={"now": at, "frozen": True}).raise_for_status()
+
+
+def test_listing_says_when_a_system_is_forgotten(http):
+    freeze(http)
+    beat(http)
+    listing = http.get("/__mock/collect/systems").json()
+    assert listing["dead_retention_seconds"] == DAY
+    assert listing["systems"][0]["expires_at"] == "2025-07-22T10:36:00Z"  # dead + one day
+
+
+def test_dead_system_is_forgotten_after_the_retention_even_before_the_purge(http, live_server):
+    freeze(http)
+    beat(http, "sys-a")
+    advance(http, DEAD_AFTER + DAY)
+    assert [s["alive"] for s in systems(http)] == [False]  # dead, still kept
+    advance(http, 1)
+    assert systems(http) == []
+    r = http.get("/__mock/collect/systems/sys-a")
+    assert r.status_code == 404
+    # No native request since, so no purge ran: the record is still stored, and hidden.
+    assert store_snapshot(live_server, "collect")["collect:systems"]
+
+
+def test_a_forgotten_system_registers_afresh(http):
+    freeze(http)
+    beat(http)
+    beat(http)
+    advance(http, DEAD_AFTER + DAY + 1)
+    beat(http)
+    [system] = systems(http)
+    assert (system["heartbeats"], system["alive"]) == (1, True)
+    assert system["first_heartbeat"] == "2025-07-22T10:36:01Z"
+
+
+def test_a_forgotten_pinned_system_is_listed_as_never_heard_from(client_with):
+    client = client_with(systems=["sys-a"], dead_retention_seconds=0)
+    freeze(client)
+    beat(client, "sys-a")
+    advance(client, DEAD_AFTER + 1)
+    [system] = systems(client)
+    assert (system["system_id"], system["heartbeats"], system["last_heartbeat"]) == (
+        "sys-a",
+        0,
+        None,
+    )
+
+
+def test_dead_retention_is_a_setting(client_with):
+    client = client_with(interval_seconds=60, grace_seconds=0, dead_retention_seconds=30)
+    freeze(client)
+    beat(client)
+    advance(client, 90)
+    assert [s["alive"] for s in systems(client)] == [False]
+    advance(client, 0.5)
+    assert systems(client) == []
+
+
+def test_records_of_many_fresh_systems_are_purged_after_the_retention(make_server):
+    """Bounded memory (issue 23 item 9): dead systems are dropped once their retention has
+    passed, on either store. A server of its own: its purge schedule starts with this test."""
+    server = make_server()
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        freeze(client)
+        for _ in range(300):
+            assert beat(client, f"soak-{uuid.uuid4()}").status_code == 200
+        assert len(store_snapshot(server, "collect")["collect:systems"]) == 300
+        advance(client, DEAD_AFTER + DAY + PURGE_EVERY + 1)
+        assert beat(client, "the-one-after").status_code == 200  # runs the purge
+        stored = store_snapshot(server, "collect")
+        assert list(stored["collect:systems"]) == ["the-one-after"]
+        assert [s["system_id"] for s in systems(client)] == ["the-one-after"]
+
+
 def test_reset_forgets_systems(http):
     beat(http)
     http.post("/__mock/reset", params={"api": "collect"}).raise_for_status()
@@ -377,6 +458,7 @@ def test_pinned_systems_that_never_reported_are_listed_dead(client_with):
         "first_heartbeat": None,
         "age_seconds": None,
         "alive_until": None,
+        "expires_at": None,
         "last_user": None,
     }
     assert (b["pinned"], b["alive"], b["heartbeats"]) == (True, True, 1)
@@ -388,16 +470,55 @@ def test_pinned_systems_that_never_reported_are_listed_dead(client_with):
     [
         {"users": ["agent"]},
         {"users": {"agent": 1}},
-        {"forbidden_users": "readonly"},
-        {"systems": "sys-a"},
+        {"users": {}},
+        {"users": {"": "pw"}},
+        {"forbidden_users": [1.5]},
+        {"forbidden_users": {"readonly": True}},
+        {"systems": {"sys-a": 1}},
+        {"systems": []},
         {"interval_seconds": 0},
+        {"interval_seconds": "600"},
+        {"interval_seconds": float("nan")},
         {"grace_seconds": -1},
+        {"grace_seconds": True},
+        {"grace_seconds": 1e300},
+        {"dead_retention_seconds": -1},
+        {"dead_retention_seconds": float("inf")},
         {"grace": 60},
     ],
 )
 def test_invalid_settings_are_refused_at_start(collect):
     with pytest.raises(SettingsError, match="collect"):
         build_app(Settings(api_settings={"collect": collect}))
+
+
+def collect_config(env):
+    return build_app(load_settings(env=env)).ctx.apis["collect"].config
+
+
+def test_documented_and_assumed_defaults():
+    config = collect_config({})
+    assert (config.interval_seconds, config.grace_seconds, config.dead_retention_seconds) == (
+        600,
+        60,
+        86400,
+    )
+    assert (config.users, config.forbidden_users, config.systems) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("env", "field", "value"),
+    [
+        ({"MOCKSERVER_COLLECT__SYSTEMS": "sys-a, sys-b"}, "systems", ["sys-a", "sys-b"]),
+        ({"MOCKSERVER_COLLECT__SYSTEMS": '["sys-a"]'}, "systems", ["sys-a"]),
+        ({"MOCKSERVER_COLLECT__FORBIDDEN_USERS": "readonly"}, "forbidden_users", ["readonly"]),
+        ({"MOCKSERVER_COLLECT__FORBIDDEN_USERS": "[]"}, "forbidden_users", None),
+        ({"MOCKSERVER_COLLECT__USERS": '{"agent": "s3cret"}'}, "users", {"agent": "s3cret"}),
+        ({"MOCKSERVER_COLLECT__DEAD_RETENTION_SECONDS": "0"}, "dead_retention_seconds", 0),
+    ],
+)
+def test_settings_from_the_environment(env, field, value):
+    assert getattr(collect_config(env), field) == value
 
 
 # --- external_api_error -----------------------------------------------------------------------
@@ -438,6 +559,20 @@ def test_external_error_fires_only_after_auth_and_validation(http):
         "errors": [],
         "details": "the external API the heartbeat is forwarded to failed",
     }
+
+
+def test_arming_is_capped_and_the_refusal_changes_nothing(http, live_server):
+    for i in range(100):
+        r = http.post("/__mock/collect/external-errors", json={"details": i, "times": 2})
+        assert r.status_code == 201
+    before = store_snapshot(live_server, "collect")
+    r = http.post("/__mock/collect/external-errors", json={"details": "one too many"})
+    assert r.status_code == 409
+    assert "100 external errors are armed" in r.json()["error"]["message"]
+    assert store_snapshot(live_server, "collect") == before
+    assert beat(http).json()["data"]["details"] == 0  # the oldest fires first
+    http.delete("/__mock/collect/external-errors").raise_for_status()
+    assert http.post("/__mock/collect/external-errors", json={}).status_code == 201
 
 
 def test_external_errors_can_be_disarmed(http):

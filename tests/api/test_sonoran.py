@@ -3,20 +3,27 @@ limit on the mock clock, configured servers, credentials and bad input."""
 
 from __future__ import annotations
 
+import http.client
 import shutil
 import subprocess
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from mockserver.app import build_app
+from mockserver.http.gate import PURGE_EVERY
+from mockserver.server import BackgroundServer
 from mockserver.settings import SettingsError, load_settings
+from tests.conftest import store_snapshot
 
 KEY = "YOUR_API_KEY"
 PATH = "/v2/general/servers/{}/heartbeat"
 T0 = "2026-04-08T21:35:00Z"
 SEED_BODY = b'{\n  "playerCount": 42\n}'
+DAY = 86400  # the default heartbeat_retention_seconds
 
 
 def heartbeat(client, server=1, count=42, key=KEY, **kwargs):
@@ -133,6 +140,70 @@ def test_listing_never_shows_a_whole_api_key(http):
     text = http.get("/__mock/sonoran/servers").text
     assert "secret-community-key-123" not in text
     assert "secret***" in text
+
+
+def test_listing_says_when_each_entry_is_forgotten(http):
+    freeze(http)
+    heartbeat(http)
+    assert servers(http)[0]["expiresAtUtc"] == "2026-04-09T21:35:00Z"  # one day later
+
+
+def test_heartbeat_is_forgotten_after_the_retention_even_before_the_purge(http, live_server):
+    freeze(http)
+    heartbeat(http)
+    advance(http, DAY)
+    assert len(servers(http)) == 1  # the last instant of the retention is included
+    advance(http, 1)
+    assert servers(http) == []
+    # No native request since, so no purge ran: the record is still stored, and hidden.
+    assert store_snapshot(live_server, "sonoran")["sonoran:heartbeats"]
+
+
+def test_a_heartbeat_after_the_retention_starts_the_count_over(http):
+    freeze(http)
+    heartbeat(http)
+    heartbeat(http)
+    advance(http, DAY + 1)
+    heartbeat(http, count=3)
+    [entry] = servers(http)
+    assert (entry["heartbeats"], entry["playerCount"]) == (1, 3)
+    assert entry["firstSeenUtc"] == "2026-04-09T21:35:01Z"
+
+
+def test_retention_is_a_setting(make_server):
+    server = make_server(api_settings={"sonoran": {"heartbeat_retention_seconds": 60}})
+    with httpx.Client(base_url=server.url) as client:
+        freeze(client)
+        heartbeat(client)
+        advance(client, 60)
+        assert len(servers(client)) == 1
+        advance(client, 0.5)
+        assert servers(client) == []
+
+
+def test_records_of_many_fresh_keys_are_purged_after_the_retention(make_server):
+    """Bounded memory (issue 23 item 9): heartbeat records and rate windows of keys that went
+    silent are dropped once their retention has passed, on either store. A server of its own:
+    its purge schedule starts with this test."""
+    server = make_server()
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        freeze(client)
+        for i in range(300):
+            key = f"soak-{uuid.uuid4().hex}"
+            assert heartbeat(client, server=i + 1, key=key).status_code == 200
+        stored = store_snapshot(server, "sonoran")
+        assert {ns: len(records) for ns, records in stored.items()} == {
+            "sonoran:heartbeats": 300,
+            "sonoran:windows": 300,
+        }
+        advance(client, DAY + PURGE_EVERY + 1)
+        assert heartbeat(client, key="the-one-after").status_code == 200  # runs the purge
+        stored = store_snapshot(server, "sonoran")
+        assert {ns: len(records) for ns, records in stored.items()} == {
+            "sonoran:heartbeats": 1,
+            "sonoran:windows": 1,
+        }
+        assert [s["apiKey"] for s in servers(client)] == ["the-on***"]
 
 
 def test_reset_forgets_heartbeats(http):
@@ -278,6 +349,34 @@ def test_out_of_range_server_id_is_400_and_stores_nothing(http, server):
     assert r.json()["error"] == "INVALID_REQUEST"
     assert [(e["key"], e["location"]) for e in r.json()["errors"]] == [("serverId", "path")]
     assert servers(http) == []
+
+
+def raw_heartbeat(server: BackgroundServer, path: str) -> tuple[int, str, bytes]:
+    """POST with http.client: httpx refuses URLs over 64 KiB before sending them."""
+    url = urlsplit(server.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        body = b'{"playerCount": 1}'
+        headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.getheader("content-type", ""), response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("digits", [4301, 100000])
+def test_server_id_of_thousands_of_digits_is_400_and_changes_nothing(http, live_server, digits):
+    """Issue 23 item 3: 4,301 digits and more once answered 500 (Python's int-from-string
+    limit); the answer must be Sonoran's own 400, and nothing may be stored."""
+    heartbeat(http)
+    before = store_snapshot(live_server, "sonoran")
+    status, ctype, body = raw_heartbeat(live_server, PATH.format("9" * digits))
+    assert (status, ctype) == (400, "application/json")
+    answer = httpx.Response(status, content=body).json()
+    assert answer["error"] == "INVALID_REQUEST"
+    assert [(e["key"], e["location"]) for e in answer["errors"]] == [("serverId", "path")]
+    assert store_snapshot(live_server, "sonoran") == before
 
 
 @pytest.mark.parametrize("server", ["abc", "1.5", "1e3", "%20"])
@@ -488,6 +587,7 @@ def sonoran_config(env):
 def test_documented_defaults():
     config = sonoran_config({})
     assert (config.rate_limit_per_minute, config.server_ids, config.api_keys) == (10, None, None)
+    assert config.heartbeat_retention_seconds == DAY
 
 
 @pytest.mark.parametrize(
@@ -499,6 +599,11 @@ def test_documented_defaults():
         ({"MOCKSERVER_SONORAN__SERVER_IDS": "3"}, "server_ids", [3]),
         ({"MOCKSERVER_SONORAN__API_KEYS": "key-a,key-b"}, "api_keys", ["key-a", "key-b"]),
         ({"MOCKSERVER_SONORAN__API_KEYS": '["key-a"]'}, "api_keys", ["key-a"]),
+        (
+            {"MOCKSERVER_SONORAN__HEARTBEAT_RETENTION_SECONDS": "3600"},
+            "heartbeat_retention_seconds",
+            3600,
+        ),
     ],
 )
 def test_settings_from_the_environment(env, field, value):
@@ -514,8 +619,14 @@ def test_settings_from_the_environment(env, field, value):
         {"MOCKSERVER_SONORAN__SERVER_IDS": "[0]"},
         {"MOCKSERVER_SONORAN__API_KEYS": "has space"},
         {"MOCKSERVER_SONORAN__WINDOW": "30"},
+        {"MOCKSERVER_SONORAN__API_KEYS": "[]"},
+        {"MOCKSERVER_SONORAN__SERVER_IDS": "[]"},
+        {"MOCKSERVER_SONORAN__HEARTBEAT_RETENTION_SECONDS": "-1"},
+        {"MOCKSERVER_SONORAN__HEARTBEAT_RETENTION_SECONDS": "forever"},
+        {"MOCKSERVER_SONORAN__HEARTBEAT_RETENTION_SECONDS": "1e300"},
+        {"MOCKSERVER_SONORAN__HEARTBEAT_RETENTION_SECONDS": "true"},
     ],
 )
 def test_invalid_settings_are_refused_in_one_line(env):
-    with pytest.raises(SettingsError, match="sonoran|server_ids|api_keys|rate_limit"):
+    with pytest.raises(SettingsError, match="sonoran|server_ids|api_keys|rate_limit|retention"):
         sonoran_config(env)
