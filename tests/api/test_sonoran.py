@@ -365,10 +365,11 @@ def raw_heartbeat(server: BackgroundServer, path: str) -> tuple[int, str, bytes]
         conn.close()
 
 
-@pytest.mark.parametrize("digits", [4301, 100000])
+@pytest.mark.parametrize("digits", [4301, 60000])
 def test_server_id_of_thousands_of_digits_is_400_and_changes_nothing(http, live_server, digits):
     """Issue 23 item 3: 4,301 digits and more once answered 500 (Python's int-from-string
-    limit); the answer must be Sonoran's own 400, and nothing may be stored."""
+    limit); the answer must be Sonoran's own 400, and nothing may be stored. (A request line over
+    64 KiB never reaches the mock: the HTTP server refuses it; README, "Running it safely".)"""
     heartbeat(http)
     before = store_snapshot(live_server, "sonoran")
     status, ctype, body = raw_heartbeat(live_server, PATH.format("9" * digits))
