@@ -113,8 +113,8 @@ class WorkerServer:
 class Conn:
     """One keep-alive HTTP/1.1 connection, so every request on it reaches the same worker."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.http = http.client.HTTPConnection(host, port, timeout=30)
+    def __init__(self, host: str, port: int, timeout: float = 30) -> None:
+        self.http = http.client.HTTPConnection(host, port, timeout=timeout)
         self.http.connect()
         self.local_port = self.http.sock.getsockname()[1]
         self.worker: int | None = None
