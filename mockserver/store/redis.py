@@ -327,10 +327,6 @@ class RedisStore:
                     removed += await self._delete_unchanged(keys=[name], args=dead)
         return removed
 
-    async def ping(self) -> None:
-        with self._guard():
-            await self._redis.ping()
-
     async def close(self) -> None:
         with contextlib.suppress(RedisError, OSError):
             await self._redis.aclose()
