@@ -197,8 +197,12 @@ def serve_workers(
 ) -> int:
     """Fork `settings.workers` processes that all accept on `sock`; return when they have stopped.
 
-    The parent only supervises: SIGTERM or SIGINT is passed on to every worker as SIGTERM (each
-    finishes its requests and closes its store), and the parent exits 0 once all have exited.
+    The parent only supervises: on SIGTERM or SIGINT it closes its own copy of the listening
+    socket, then passes SIGTERM on to every worker, which closes its copy before it finishes its
+    requests and closes its store; the parent exits 0 once all have exited. The port is free
+    once the last copy is closed, so the supervisor's must not outlive the workers' (a socket
+    still listening in the parent alone accepts connections that nobody serves, then resets
+    them when the parent exits).
     A worker that dies on its own is replaced; one that can't start stops them all (exit 1).
     `on_ready` runs once every worker is serving. Needs `fork` (Linux, macOS).
     """
@@ -223,6 +227,7 @@ def serve_workers(
     def stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
+        sock.close()  # first: the workers' copies are then the only ones left
         for pid in list(workers):
             try:
                 os.kill(pid, signal.SIGTERM)

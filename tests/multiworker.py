@@ -13,13 +13,14 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-__all__ = ["WorkerServer", "Conn", "pinned_connections"]
+__all__ = ["WorkerServer", "Conn", "pinned_connections", "sigterm_during_a_request"]
 
 
 class WorkerServer:
@@ -188,3 +189,66 @@ def pinned_connections(server: WorkerServer, per_worker: int, attempts: int = 20
         counts = {pid: len(c) for pid, c in by_worker.items()}
         raise AssertionError(f"could not spread connections over the workers: {counts}")
     return [conn for group in zip(*by_worker.values(), strict=True) for conn in group]
+
+
+HEARTBEAT = {  # 004: a statusbadge heartbeat (seed example)
+    "token": "sk_live_550e8400-e29b-41d4-a716-446655440000",
+    "data": {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"},
+}
+
+
+def _wait_until(condition, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting until {what}")
+        time.sleep(0.01)
+
+
+def _refused(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def sigterm_during_a_request(server: WorkerServer, delay_ms: int = 5000) -> dict:
+    """SIGTERM the server while one statusbadge heartbeat is held in flight by a fault's
+    `delay_ms`, and record what a client sees: whether connect() to the port was refused and a
+    new server could bind it (SO_REUSEADDR, as `mockserver serve` binds) while that request
+    was still in flight, the request's answer, and the exit code."""
+    control = Conn(server.host, server.port)
+    fault = {"api": "statusbadge", "delay_ms": delay_ms, "times": 1}
+    assert control.request("POST", "/__mock/faults", fault)[0] == 201
+    seen: dict = {}
+
+    def in_flight() -> None:  # its answer closes the connection: the server is stopping
+        conn = http.client.HTTPConnection(server.host, server.port, timeout=60)
+        headers = {"Content-Type": "application/json"}
+        conn.request("POST", "/api/heartbeat", json.dumps(HEARTBEAT), headers)
+        response = conn.getresponse()
+        seen["answer"] = response.status, json.loads(response.read())
+        conn.close()
+
+    thread = threading.Thread(target=in_flight)
+    thread.start()
+    # The fault is used up once the request holds it: from then on it waits in its delay.
+    _wait_until(
+        lambda: control.request("GET", "/__mock/faults")[1]["faults"] == [],
+        "the heartbeat is in flight",
+        30,
+    )
+    control.close()
+    assert server.process is not None
+    server.process.send_signal(signal.SIGTERM)
+    _wait_until(lambda: _refused(server.host, server.port), "connect() is refused", 30)
+    seen["refused_while_in_flight"] = thread.is_alive()
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((server.host, server.port))
+        sock.listen(1)
+    seen["rebound_while_in_flight"] = thread.is_alive()
+    thread.join(60)
+    seen["exit_code"] = server.process.wait(60)
+    return seen

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.multiworker import WorkerServer, sigterm_during_a_request
+
 ROOT = Path(__file__).resolve().parents[2]
 SEED_BODY = {
     "token": "sk_live_550e8400-e29b-41d4-a716-446655440000",
@@ -120,6 +122,16 @@ def test_stops_cleanly_on_signals_and_the_port_is_free_again(served, sig):
     assert proc.wait(20) == 0
     proc2, lines = served("--port", str(port))
     assert lines[-1].startswith("ready")
+
+
+def test_sigterm_frees_the_port_at_once_while_a_request_in_flight_gets_its_answer():
+    """Issue 23, item 12, one process: uvicorn closes the listening socket before it drains."""
+    with WorkerServer(workers=1) as server:
+        seen = sigterm_during_a_request(server)
+    assert seen["refused_while_in_flight"] and seen["rebound_while_in_flight"]
+    status, body = seen["answer"]
+    assert status == 200 and body["publicId"] == "srv_pub_a3a9e1ed9732"
+    assert seen["exit_code"] == 0
 
 
 def test_taken_port_exits_nonzero_with_one_line(served):

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.conftest import drop_prefix, redis_url
-from tests.multiworker import Conn, WorkerServer
+from tests.multiworker import Conn, WorkerServer, sigterm_during_a_request
 
 pytestmark = pytest.mark.e2e
 
@@ -74,6 +74,18 @@ def test_a_signal_stops_every_worker_and_exits_0(store, sig):
     with socket.socket() as sock:  # the port is free again
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((server.host, server.port))
+
+
+def test_sigterm_frees_the_port_at_once_while_the_workers_drain_their_requests(store):
+    """Issue 23, item 12: the supervisor closes its listening socket before it passes SIGTERM
+    on, and each worker closes its copy first thing, so no connection is accepted and then
+    reset; a request in flight still gets its whole answer."""
+    with WorkerServer("--store", store, workers=2) as server:
+        seen = sigterm_during_a_request(server)
+    assert seen["refused_while_in_flight"] and seen["rebound_while_in_flight"]
+    status, body = seen["answer"]
+    assert status == 200 and body["publicId"] == "srv_pub_a3a9e1ed9732"
+    assert seen["exit_code"] == 0
 
 
 def test_a_worker_that_dies_is_replaced_and_the_mock_keeps_serving(store):
