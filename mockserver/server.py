@@ -1,7 +1,9 @@
 """Run the mock as a real HTTP server: in a background thread (tests, scripts), in the
 foreground (`mockserver serve`), or as several worker processes sharing one listening socket
 (`mockserver serve --workers N`, with a shared store). Sockets are bound here, before uvicorn
-starts, so a taken port is reported in one line and port 0 picks a free one."""
+starts, so a taken port is reported in one line and port 0 picks a free one, and every way of
+starting a server (serve, serve --workers, BackgroundServer, the pytest plugin) goes through
+`bind_socket`, which holds the one rule on exposing the control API."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ __all__ = [
     "bind_socket",
     "uvicorn_config",
     "is_loopback",
+    "refuse_exposed_control",
     "serve_workers",
 ]
 
@@ -62,7 +65,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
+def refuse_exposed_control(host: str, served: Settings) -> None:
+    """README, "Running it safely": binding anything but loopback needs a control token, or
+    the control API off, since whoever reaches the port could otherwise reset, seed and read
+    the mock (its journal holds what clients sent). `served`: the settings of the app that
+    will answer on `host`."""
+    if not is_loopback(host) and served.control and not served.control_token:
+        raise SettingsError(
+            f"binding {host or 'every address'} exposes the control API; pass "
+            "--control-token TOKEN or --no-control (Settings: control_token=... or control=False)"
+        )
+
+
+def bind_socket(host: str, port: int, served: Settings) -> socket.socket:
+    """A listening socket on host:port for the app whose settings are `served`; refused before
+    anything is bound when it would expose that app's control API (refuse_exposed_control)."""
+    refuse_exposed_control(host, served)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -105,7 +123,7 @@ class BackgroundServer:
         settings = settings or Settings(port=0)
         self.app = app or build_app(settings)
         self.settings = self.app.settings
-        self._sock = bind_socket(settings.host, settings.port)
+        self._sock = bind_socket(settings.host, settings.port, self.settings)
         host, port = self._sock.getsockname()[:2]
         self.host, self.port = host, port
         self.url = f"http://{host}:{port}"

@@ -142,6 +142,36 @@ def test_taken_port_exits_nonzero_with_one_line(served):
     assert r.stderr.strip() == f"mockserver: error: port {port} on 127.0.0.1 is already in use"
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["--host", "0.0.0.0"], ["--host", "0.0.0.0", "--control-token", ""], ["--host", ""]],
+    ids=["no-token", "empty-token", "empty-host"],
+)
+def test_a_non_loopback_host_without_a_control_token_is_refused_before_binding(args):
+    """Issue 23, item 13: the port is held on 127.0.0.1, so a bind before the check would
+    say "already in use"; the refusal names the way out, in one line."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        r = run_fail(*args, "--port", str(listener.getsockname()[1]))
+    assert r.returncode == 2 and "ready" not in r.stdout
+    assert r.stderr.startswith("mockserver: error: binding ") and len(r.stderr.splitlines()) == 1
+    assert "exposes the control API; pass --control-token TOKEN or --no-control" in r.stderr
+
+
+def test_a_non_loopback_host_from_the_environment_is_refused_too():
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = str(listener.getsockname()[1])
+        r = subprocess.run(
+            [sys.executable, "-m", "mockserver", "serve"],
+            capture_output=True,
+            text=True,
+            env={**env(), "MOCKSERVER_HOST": "0.0.0.0", "MOCKSERVER_PORT": port},
+            cwd=ROOT,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    assert r.returncode == 2 and "binding 0.0.0.0 exposes the control API" in r.stderr
+
+
 def test_unknown_api_exits_nonzero(served):
     r = run_fail("--port", "0", "--api", "nope")
     assert r.returncode != 0
