@@ -36,10 +36,28 @@ __all__ = [
 ]
 
 
+# How long a stopping server waits for the requests in flight (uvicorn_config).
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
 class MockUvicornServer(uvicorn.Server):
     """uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown, so the process would die by
     the signal; a mock stopped on purpose should exit 0. The signals still stop it gracefully:
-    in-flight requests finish first (`timeout_graceful_shutdown`)."""
+    the listening socket closes first, then the requests in flight finish, for up to
+    GRACEFUL_SHUTDOWN_SECONDS (a fault's `delay_ms` may hold one for 60 s)."""
+
+    async def _wait_tasks_to_complete(self) -> None:
+        """Requests still running when the wait ends (the graceful timeout, or a second Ctrl-C)
+        are cut: their connections close with no answer, as a `drop` fault's do. Left to
+        uvicorn, their tasks would be cancelled and each client would get uvicorn's plain-text
+        500, in no API's format and no spec."""
+        try:
+            await super()._wait_tasks_to_complete()
+        finally:
+            for connection in list(self.server_state.connections):
+                transport = getattr(connection, "transport", None)
+                if transport is not None:
+                    transport.abort()
 
     @contextlib.contextmanager
     def capture_signals(self):
@@ -105,7 +123,7 @@ def uvicorn_config(app, settings: Settings) -> uvicorn.Config:
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
     )
 

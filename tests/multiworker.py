@@ -20,16 +20,25 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["WorkerServer", "Conn", "pinned_connections", "sigterm_during_a_request"]
+__all__ = ["WorkerServer", "Conn", "pinned_connections", "signal_during_a_request"]
 
 
 class WorkerServer:
     """`python -m mockserver serve --port 0 --workers N ...`; `stop()` sends SIGTERM."""
 
-    def __init__(self, *args: str, workers: int = 2, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *args: str,
+        workers: int = 2,
+        env: dict[str, str] | None = None,
+        own_group: bool = False,
+    ) -> None:
+        """`own_group`: start it in a process group of its own, so a test can signal the group
+        as a terminal's Ctrl-C does (the supervisor and every worker at once)."""
         self.cmd = [sys.executable, "-m", "mockserver", "serve", "--port", "0"]
         self.cmd += ["--workers", str(workers), *args]
         self.workers = workers
+        self.own_group = own_group
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen | None = None
         self.url = ""
@@ -46,6 +55,7 @@ class WorkerServer:
             stderr=subprocess.STDOUT,
             text=True,
             env=self.env,
+            start_new_session=self.own_group,
         )
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
@@ -213,11 +223,15 @@ def _refused(host: str, port: int) -> bool:
     return False
 
 
-def sigterm_during_a_request(server: WorkerServer, delay_ms: int = 5000) -> dict:
-    """SIGTERM the server while one statusbadge heartbeat is held in flight by a fault's
-    `delay_ms`, and record what a client sees: whether connect() to the port was refused and a
-    new server could bind it (SO_REUSEADDR, as `mockserver serve` binds) while that request
-    was still in flight, the request's answer, and the exit code."""
+def signal_during_a_request(
+    server: WorkerServer, sig: int = signal.SIGTERM, delay_ms: int = 3000, again: bool = False
+) -> dict:
+    """Signal the server (its whole process group if it has its own, as Ctrl-C does) while one
+    statusbadge heartbeat is held in flight by a fault's `delay_ms`, and record what a client
+    sees: whether connect() to the port was refused and a new server could bind it
+    (SO_REUSEADDR, as `mockserver serve` binds) while that request was still in flight, the
+    request's answer (None if the connection was cut), and the exit code. `again`: send the
+    signal a second time once the port is closed (a second Ctrl-C)."""
     control = Conn(server.host, server.port)
     fault = {"api": "statusbadge", "delay_ms": delay_ms, "times": 1}
     assert control.request("POST", "/__mock/faults", fault)[0] == 201
@@ -227,9 +241,15 @@ def sigterm_during_a_request(server: WorkerServer, delay_ms: int = 5000) -> dict
         conn = http.client.HTTPConnection(server.host, server.port, timeout=60)
         headers = {"Content-Type": "application/json"}
         conn.request("POST", "/api/heartbeat", json.dumps(HEARTBEAT), headers)
-        response = conn.getresponse()
-        seen["answer"] = response.status, json.loads(response.read())
-        conn.close()
+        try:
+            response = conn.getresponse()
+            raw = response.read()
+            ctype = response.getheader("content-type", "")
+            seen["answer"] = response.status, json.loads(raw) if "json" in ctype else raw
+        except (http.client.RemoteDisconnected, ConnectionError):
+            seen["answer"] = None
+        finally:
+            conn.close()
 
     thread = threading.Thread(target=in_flight)
     thread.start()
@@ -241,8 +261,17 @@ def sigterm_during_a_request(server: WorkerServer, delay_ms: int = 5000) -> dict
     )
     control.close()
     assert server.process is not None
-    server.process.send_signal(signal.SIGTERM)
+
+    def send() -> None:
+        if server.own_group:
+            os.killpg(server.process.pid, sig)
+        else:
+            server.process.send_signal(sig)
+
+    send()
     _wait_until(lambda: _refused(server.host, server.port), "connect() is refused", 30)
+    if again:
+        send()
     seen["refused_while_in_flight"] = thread.is_alive()
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

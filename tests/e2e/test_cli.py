@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.multiworker import WorkerServer, sigterm_during_a_request
+from tests.multiworker import WorkerServer, signal_during_a_request
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_BODY = {
@@ -124,14 +124,34 @@ def test_stops_cleanly_on_signals_and_the_port_is_free_again(served, sig):
     assert lines[-1].startswith("ready")
 
 
-def test_sigterm_frees_the_port_at_once_while_a_request_in_flight_gets_its_answer():
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_frees_the_port_at_once_while_a_request_in_flight_gets_its_answer(sig):
     """Issue 23, item 12, one process: uvicorn closes the listening socket before it drains."""
     with WorkerServer(workers=1) as server:
-        seen = sigterm_during_a_request(server)
+        seen = signal_during_a_request(server, sig)
     assert seen["refused_while_in_flight"] and seen["rebound_while_in_flight"]
+    assert seen["answer"] is not None, "the request in flight was cut"
     status, body = seen["answer"]
     assert status == 200 and body["publicId"] == "srv_pub_a3a9e1ed9732"
     assert seen["exit_code"] == 0
+
+
+def test_a_request_still_in_flight_10_s_after_sigterm_is_cut_not_answered_500():
+    """The graceful wait is 10 s (server.GRACEFUL_SHUTDOWN_SECONDS); a request held longer
+    (delay_ms up to 60 s) gets no answer, never uvicorn's plain-text 500; the exit is 0."""
+    with WorkerServer(workers=1) as server:
+        seen = signal_during_a_request(server, signal.SIGTERM, delay_ms=15_000)
+    assert seen["refused_while_in_flight"]
+    assert seen["answer"] is None, seen["answer"]
+    assert seen["exit_code"] == 0
+
+
+def test_a_second_ctrl_c_cuts_the_requests_in_flight_at_once_and_exits_0():
+    with WorkerServer(workers=1) as server:
+        seen = signal_during_a_request(server, signal.SIGINT, delay_ms=15_000, again=True)
+        assert seen["answer"] is None, seen["answer"]
+        assert seen["exit_code"] == 0
+        assert not any("graceful shutdown exceeded" in line for line in server.output)
 
 
 def test_taken_port_exits_nonzero_with_one_line(served):
