@@ -303,3 +303,14 @@ def test_a_write_on_a_pooled_connection_redis_closed_while_idle_goes_through(pro
         return await store.get("ns", "k")
 
     assert on_store(proxy, steps) == {"n": 2}
+
+
+def test_socket_timeouts_and_pool_size_default_to_5_s_and_32_and_come_from_the_url():
+    def options(url: str) -> tuple:
+        pool = RedisStore(url)._redis.connection_pool
+        kwargs = pool.connection_kwargs
+        return kwargs["socket_timeout"], kwargs["socket_connect_timeout"], pool.max_connections
+
+    assert options("redis://127.0.0.1:1/0") == (5.0, 5.0, 32)
+    url = "redis://127.0.0.1:1/0?socket_timeout=1.5&socket_connect_timeout=0.5&max_connections=4"
+    assert options(url) == (1.5, 0.5, 4)
