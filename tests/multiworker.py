@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["WorkerServer", "Conn", "pinned_connections", "signal_during_a_request"]
+__all__ = ["WorkerServer", "Conn", "pinned_connections", "signal_during_a_request", "wait_until"]
 
 
 class WorkerServer:
@@ -207,7 +207,8 @@ HEARTBEAT = {  # 004: a statusbadge heartbeat (seed example)
 }
 
 
-def _wait_until(condition, what: str, timeout: float) -> None:
+def wait_until(condition, what: str, timeout: float = 30.0) -> None:
+    """Poll `condition` until it holds; fail after `timeout` seconds saying `what` never came."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -254,7 +255,7 @@ def signal_during_a_request(
     thread = threading.Thread(target=in_flight)
     thread.start()
     # The fault is used up once the request holds it: from then on it waits in its delay.
-    _wait_until(
+    wait_until(
         lambda: control.request("GET", "/__mock/faults")[1]["faults"] == [],
         "the heartbeat is in flight",
         30,
@@ -269,7 +270,7 @@ def signal_during_a_request(
             server.process.send_signal(sig)
 
     send()
-    _wait_until(lambda: _refused(server.host, server.port), "connect() is refused", 30)
+    wait_until(lambda: _refused(server.host, server.port), "connect() is refused", 30)
     if again:
         send()
     seen["refused_while_in_flight"] = thread.is_alive()

@@ -23,7 +23,7 @@ from mockserver.core.errors import MockError
 from mockserver.settings import Settings
 from mockserver.store import StoreUnavailable
 from mockserver.store.redis import RedisStore
-from tests.multiworker import Conn, WorkerServer, pinned_connections
+from tests.multiworker import Conn, WorkerServer, pinned_connections, wait_until
 from tests.redisproc import CuttingProxy, RedisProcess
 
 pytestmark = pytest.mark.e2e
@@ -55,15 +55,6 @@ def mock_on(redis: RedisProcess) -> WorkerServer:
     url = f"{redis.url}?socket_timeout={SOCKET_TIMEOUT:g}"
     url += f"&socket_connect_timeout={SOCKET_TIMEOUT:g}&prefix=outage:"
     return WorkerServer("--store", url, "--validate-responses", workers=2)
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Poll `condition` until it holds; fail after `timeout` seconds saying `what` never came."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting until {what}")
-        time.sleep(0.01)
 
 
 def in_parallel(conns: list[Conn], per_conn: int, request: tuple) -> list[tuple[int, object]]:

@@ -103,6 +103,14 @@ def test_a_request_still_in_flight_10_s_after_sigterm_is_cut_on_a_worker_too(sto
     assert seen["exit_code"] == 0
 
 
+def test_a_second_ctrl_c_cuts_the_requests_in_flight_on_the_workers_at_once(store):
+    with WorkerServer("--store", store, workers=2, own_group=True) as server:
+        seen = signal_during_a_request(server, signal.SIGINT, delay_ms=15_000, again=True)
+        assert seen["answer"] is None, seen["answer"]
+        assert seen["exit_code"] == 0
+        assert not any("graceful shutdown exceeded" in line for line in server.output)
+
+
 def test_a_worker_that_dies_is_replaced_and_the_mock_keeps_serving(store):
     with WorkerServer("--store", store, workers=2) as server:
         victim, survivor = server.worker_pids()
