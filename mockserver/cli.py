@@ -30,23 +30,16 @@ def _serve(args: argparse.Namespace) -> int:
             validate_responses=True if args.validate_responses else None,
             log_level=args.log_level,
         )
-        from mockserver.server import is_loopback
-
         if settings.workers > 1 and settings.store == "memory":
             raise SettingsError(
                 "the memory store can't be shared by several workers; use --store redis://HOST:PORT/DB"
-            )
-        if not is_loopback(settings.host) and settings.control and not settings.control_token:
-            raise SettingsError(
-                f"binding {settings.host} exposes the control API; "
-                "pass --control-token TOKEN or --no-control"
             )
         from mockserver.app import build_app
         from mockserver.server import bind_socket
         from mockserver.spec.loader import heartbeat_route
 
         app = build_app(settings)
-        sock = bind_socket(settings.host, settings.port)
+        sock = bind_socket(settings.host, settings.port, app.settings)  # refuses an exposed /__mock
     except SettingsError as exc:
         return _fail(str(exc))
 

@@ -1,7 +1,9 @@
 """Run the mock as a real HTTP server: in a background thread (tests, scripts), in the
 foreground (`mockserver serve`), or as several worker processes sharing one listening socket
 (`mockserver serve --workers N`, with a shared store). Sockets are bound here, before uvicorn
-starts, so a taken port is reported in one line and port 0 picks a free one."""
+starts, so a taken port is reported in one line and port 0 picks a free one, and every way of
+starting a server (serve, serve --workers, BackgroundServer, the pytest plugin) goes through
+`bind_socket`, which holds the one rule on exposing the control API."""
 
 from __future__ import annotations
 
@@ -29,14 +31,33 @@ __all__ = [
     "bind_socket",
     "uvicorn_config",
     "is_loopback",
+    "refuse_exposed_control",
     "serve_workers",
 ]
+
+
+# How long a stopping server waits for the requests in flight (uvicorn_config).
+GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 class MockUvicornServer(uvicorn.Server):
     """uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown, so the process would die by
     the signal; a mock stopped on purpose should exit 0. The signals still stop it gracefully:
-    in-flight requests finish first (`timeout_graceful_shutdown`)."""
+    the listening socket closes first, then the requests in flight finish, for up to
+    GRACEFUL_SHUTDOWN_SECONDS (a fault's `delay_ms` may hold one for 60 s)."""
+
+    async def _wait_tasks_to_complete(self) -> None:
+        """Requests still running when the wait ends (the graceful timeout, or a second Ctrl-C)
+        are cut: their connections close with no answer, as a `drop` fault's do. Left to
+        uvicorn, their tasks would be cancelled and each client would get uvicorn's plain-text
+        500, in no API's format and no spec."""
+        try:
+            await super()._wait_tasks_to_complete()
+        finally:
+            for connection in list(self.server_state.connections):
+                transport = getattr(connection, "transport", None)
+                if transport is not None:
+                    transport.abort()
 
     @contextlib.contextmanager
     def capture_signals(self):
@@ -62,7 +83,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
+def refuse_exposed_control(host: str, served: Settings) -> None:
+    """README, "Running it safely": binding anything but loopback needs a control token, or
+    the control API off, since whoever reaches the port could otherwise reset, seed and read
+    the mock (its journal holds what clients sent). `served`: the settings of the app that
+    will answer on `host`."""
+    if not is_loopback(host) and served.control and not served.control_token:
+        raise SettingsError(
+            f"binding {host or 'every address'} exposes the control API; pass "
+            "--control-token TOKEN or --no-control (Settings: control_token=... or control=False)"
+        )
+
+
+def bind_socket(host: str, port: int, served: Settings) -> socket.socket:
+    """A listening socket on host:port for the app whose settings are `served`; refused before
+    anything is bound when it would expose that app's control API (refuse_exposed_control)."""
+    refuse_exposed_control(host, served)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -87,7 +123,7 @@ def uvicorn_config(app, settings: Settings) -> uvicorn.Config:
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
     )
 
@@ -105,7 +141,7 @@ class BackgroundServer:
         settings = settings or Settings(port=0)
         self.app = app or build_app(settings)
         self.settings = self.app.settings
-        self._sock = bind_socket(settings.host, settings.port)
+        self._sock = bind_socket(settings.host, settings.port, self.settings)
         host, port = self._sock.getsockname()[:2]
         self.host, self.port = host, port
         self.url = f"http://{host}:{port}"
@@ -197,8 +233,12 @@ def serve_workers(
 ) -> int:
     """Fork `settings.workers` processes that all accept on `sock`; return when they have stopped.
 
-    The parent only supervises: SIGTERM or SIGINT is passed on to every worker as SIGTERM (each
-    finishes its requests and closes its store), and the parent exits 0 once all have exited.
+    The parent only supervises: on SIGTERM or SIGINT it closes its own copy of the listening
+    socket, then passes SIGTERM on to every worker, which closes its copy before it finishes its
+    requests and closes its store; the parent exits 0 once all have exited. The port is free
+    once the last copy is closed, so the supervisor's must not outlive the workers' (a socket
+    still listening in the parent alone accepts connections that nobody serves, then resets
+    them when the parent exits).
     A worker that dies on its own is replaced; one that can't start stops them all (exit 1).
     `on_ready` runs once every worker is serving. Needs `fork` (Linux, macOS).
     """
@@ -223,6 +263,7 @@ def serve_workers(
     def stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
+        sock.close()  # first: the workers' copies are then the only ones left
         for pid in list(workers):
             try:
                 os.kill(pid, signal.SIGTERM)

@@ -13,22 +13,32 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-__all__ = ["WorkerServer", "Conn", "pinned_connections"]
+__all__ = ["WorkerServer", "Conn", "pinned_connections", "signal_during_a_request", "wait_until"]
 
 
 class WorkerServer:
     """`python -m mockserver serve --port 0 --workers N ...`; `stop()` sends SIGTERM."""
 
-    def __init__(self, *args: str, workers: int = 2, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *args: str,
+        workers: int = 2,
+        env: dict[str, str] | None = None,
+        own_group: bool = False,
+    ) -> None:
+        """`own_group`: start it in a process group of its own, so a test can signal the group
+        as a terminal's Ctrl-C does (the supervisor and every worker at once)."""
         self.cmd = [sys.executable, "-m", "mockserver", "serve", "--port", "0"]
         self.cmd += ["--workers", str(workers), *args]
         self.workers = workers
+        self.own_group = own_group
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen | None = None
         self.url = ""
@@ -45,6 +55,7 @@ class WorkerServer:
             stderr=subprocess.STDOUT,
             text=True,
             env=self.env,
+            start_new_session=self.own_group,
         )
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
@@ -113,8 +124,8 @@ class WorkerServer:
 class Conn:
     """One keep-alive HTTP/1.1 connection, so every request on it reaches the same worker."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.http = http.client.HTTPConnection(host, port, timeout=30)
+    def __init__(self, host: str, port: int, timeout: float = 30) -> None:
+        self.http = http.client.HTTPConnection(host, port, timeout=timeout)
         self.http.connect()
         self.local_port = self.http.sock.getsockname()[1]
         self.worker: int | None = None
@@ -188,3 +199,86 @@ def pinned_connections(server: WorkerServer, per_worker: int, attempts: int = 20
         counts = {pid: len(c) for pid, c in by_worker.items()}
         raise AssertionError(f"could not spread connections over the workers: {counts}")
     return [conn for group in zip(*by_worker.values(), strict=True) for conn in group]
+
+
+HEARTBEAT = {  # 004: a statusbadge heartbeat (seed example)
+    "token": "sk_live_550e8400-e29b-41d4-a716-446655440000",
+    "data": {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"},
+}
+
+
+def wait_until(condition, what: str, timeout: float = 30.0) -> None:
+    """Poll `condition` until it holds; fail after `timeout` seconds saying `what` never came."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting until {what}")
+        time.sleep(0.01)
+
+
+def _refused(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def signal_during_a_request(
+    server: WorkerServer, sig: int = signal.SIGTERM, delay_ms: int = 3000, again: bool = False
+) -> dict:
+    """Signal the server (its whole process group if it has its own, as Ctrl-C does) while one
+    statusbadge heartbeat is held in flight by a fault's `delay_ms`, and record what a client
+    sees: whether connect() to the port was refused and a new server could bind it
+    (SO_REUSEADDR, as `mockserver serve` binds) while that request was still in flight, the
+    request's answer (None if the connection was cut), and the exit code. `again`: send the
+    signal a second time once the port is closed (a second Ctrl-C)."""
+    control = Conn(server.host, server.port)
+    fault = {"api": "statusbadge", "delay_ms": delay_ms, "times": 1}
+    assert control.request("POST", "/__mock/faults", fault)[0] == 201
+    seen: dict = {}
+
+    def in_flight() -> None:  # its answer closes the connection: the server is stopping
+        conn = http.client.HTTPConnection(server.host, server.port, timeout=60)
+        headers = {"Content-Type": "application/json"}
+        conn.request("POST", "/api/heartbeat", json.dumps(HEARTBEAT), headers)
+        try:
+            response = conn.getresponse()
+            raw = response.read()
+            ctype = response.getheader("content-type", "")
+            seen["answer"] = response.status, json.loads(raw) if "json" in ctype else raw
+        except (http.client.RemoteDisconnected, ConnectionError):
+            seen["answer"] = None
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=in_flight)
+    thread.start()
+    # The fault is used up once the request holds it: from then on it waits in its delay.
+    wait_until(
+        lambda: control.request("GET", "/__mock/faults")[1]["faults"] == [],
+        "the heartbeat is in flight",
+        30,
+    )
+    control.close()
+    assert server.process is not None
+
+    def send() -> None:
+        if server.own_group:
+            os.killpg(server.process.pid, sig)
+        else:
+            server.process.send_signal(sig)
+
+    send()
+    wait_until(lambda: _refused(server.host, server.port), "connect() is refused", 30)
+    if again:
+        send()
+    seen["refused_while_in_flight"] = thread.is_alive()
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((server.host, server.port))
+        sock.listen(1)
+    seen["rebound_while_in_flight"] = thread.is_alive()
+    thread.join(60)
+    seen["exit_code"] = server.process.wait(60)
+    return seen

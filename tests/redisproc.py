@@ -7,17 +7,19 @@ Debian's `redis-server` must be on PATH (tests/run_all.py installs it in CI when
 from __future__ import annotations
 
 import contextlib
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import redis
 
-__all__ = ["RedisProcess", "free_port", "redis_server_binary"]
+__all__ = ["CuttingProxy", "RedisProcess", "free_port", "redis_server_binary"]
 
 
 def free_port() -> int:
@@ -114,6 +116,108 @@ class RedisProcess:
 
     def __enter__(self) -> RedisProcess:
         return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class CuttingProxy:
+    """A TCP proxy on 127.0.0.1 in front of a Redis port that can cut one connection at a
+    chosen moment, so a test can make a connection die under a given command, deterministically:
+
+    - `cut_next(marker)`: the next client chunk holding `marker` is not forwarded; both sides
+      are closed (a connection that died before its command reached Redis);
+    - `cut_next(marker, after_reply=True)`: it is forwarded, Redis's reply is read and thrown
+      away, then both sides are closed (a command that ran, whose reply was lost).
+
+    - `drop_all()`: every open connection is closed now, as a Redis that restarts closes them.
+
+    `cuts` counts the cuts done. Every thread polls with a short timeout and stops on `close()`.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.port = self.listener.getsockname()[1]
+        self.cuts = 0
+        self._armed: tuple[bytes, bool] | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._open: list[socket.socket] = []
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def cut_next(self, marker: bytes, *, after_reply: bool = False) -> None:
+        with self._lock:
+            self._armed = (marker, after_reply)
+
+    def drop_all(self) -> None:
+        """Close both sides of every open connection; returns once the FINs are sent."""
+        with self._lock:
+            sockets, self._open = self._open, []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _take(self, chunk: bytes) -> bool | None:
+        """None: forward as usual; else the armed cut (its after_reply), now disarmed."""
+        with self._lock:
+            if self._armed is None or self._armed[0] not in chunk:
+                return None
+            after_reply = self._armed[1]
+            self._armed = None
+            self.cuts += 1
+            return after_reply
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            with self._lock:
+                self._open += [client, upstream]
+            thread = threading.Thread(target=self._pump, args=(client, upstream), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
+        try:
+            while not self._stop.is_set():
+                readable, _, _ = select.select([client, upstream], [], [], 0.1)
+                for sock in readable:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        return
+                    if sock is upstream:
+                        client.sendall(chunk)
+                        continue
+                    cut = self._take(chunk)
+                    if cut is None:
+                        upstream.sendall(chunk)
+                        continue
+                    if cut:  # let Redis run it, and lose its reply
+                        upstream.sendall(chunk)
+                        upstream.recv(65536)
+                    return
+        except OSError:
+            return
+        finally:
+            client.close()
+            upstream.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.listener.close()
+        for thread in self._threads:
+            thread.join(5)
+
+    def __enter__(self) -> CuttingProxy:
+        return self
 
     def __exit__(self, *exc) -> None:
         self.close()

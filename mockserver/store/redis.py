@@ -19,9 +19,22 @@ removes records whose `expires_at` has passed (a late clean-up, as in the memory
 `reset` (`clear()`) removes everything under the prefix.
 
 Failures. Every Redis or socket error becomes `StoreUnavailable` (the request gets its API's
-503); redis-py opens a fresh connection on the next call, so the mock recovers by itself when
-Redis is back. Commands are not retried automatically: a write whose answer was lost is
-reported as unavailable, never applied twice.
+503), and the mock recovers by itself when Redis answers again. A restarted Redis leaves every
+pooled connection dead, so two things keep its next burst from failing (issue 23, item 11):
+
+- Before a pooled connection is used, redis-py checks it for an end-of-file that Redis sent
+  when it closed it, and reconnects. redis-py 8.1 skips that check on RESP3 connections
+  (redis/redis-py#4252), so the store speaks RESP2 (redis-py's default before 8.0).
+- A read-only command whose connection dies under it (a close not seen yet, a reset) is sent
+  once more on a fresh connection, after the idle pooled connections, as old as the dead one,
+  are closed. A timeout is not retried (a Redis that doesn't answer costs one socket timeout,
+  not two), nor is a wait for a free pooled connection.
+
+Writes are never sent twice. Each is one command (a Lua compare-and-set, HSET, UNLINK, a
+MULTI/EXEC), and a connection that died after sending it may have lost only the reply: a
+compare-and-set sent again would then find its own write, take it for a conflict, read again
+and apply `fn` a second time (a heartbeat counted twice, an instruction delivered twice). So
+such a write is reported as unavailable (503): perhaps applied, once, never twice.
 """
 
 from __future__ import annotations
@@ -36,6 +49,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from mockserver.store import StoreUnavailable, Updater
@@ -87,6 +101,25 @@ if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then return {1} end
 return {0, redis.call('HGET', KEYS[1], ARGV[1])}
 """
 
+# The commands this store sends that only read: safe to send again after a dead connection.
+_READ_ONLY = frozenset({"HGET", "HMGET", "HGETALL", "HLEN", "LRANGE", "SCAN"})
+
+
+class _Redis(Redis):
+    """redis-py's client, sending a read-only command once more on a fresh connection when
+    its connection dies under it (the module docstring says why writes are not)."""
+
+    async def execute_command(self, *args, **options):
+        try:
+            return await super().execute_command(*args, **options)
+        except RedisConnectionError as exc:
+            if str(args[0]).upper() not in _READ_ONLY or isinstance(exc.__cause__, TimeoutError):
+                raise  # a write, or no free pooled connection within the pool's timeout
+            # The dead connection is closed already; the idle ones date from the same Redis.
+            with contextlib.suppress(RedisError, OSError):
+                await self.connection_pool.disconnect(inuse_connections=False)
+            return await super().execute_command(*args, **options)
+
 
 def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
@@ -131,7 +164,8 @@ class RedisStore:
             "decode_responses": True,
             "socket_connect_timeout": 5.0,
             "socket_timeout": 5.0,
-            "retry": Retry(NoBackoff(), 0),
+            "retry": Retry(NoBackoff(), 0),  # never resend (see _Redis and the docstring)
+            "protocol": 2,  # so redis-py 8.1 checks a pooled connection before using it
             "max_connections": 32,
             "timeout": 10.0,  # wait this long for a free pooled connection under load
         }
@@ -147,7 +181,7 @@ class RedisStore:
             pool = BlockingConnectionPool.from_url(redis_url, **options)
         except ValueError as exc:
             raise ValueError(f"invalid Redis URL {self.where!r}: {exc}") from None
-        self._redis = Redis.from_pool(pool)
+        self._redis = _Redis.from_pool(pool)
         self._cas = self._redis.register_script(_CAS)
         self._delete_unchanged = self._redis.register_script(_DELETE_UNCHANGED)
         self._insert = self._redis.register_script(_INSERT)
@@ -319,10 +353,6 @@ class RedisStore:
                 with self._guard():
                     removed += await self._delete_unchanged(keys=[name], args=dead)
         return removed
-
-    async def ping(self) -> None:
-        with self._guard():
-            await self._redis.ping()
 
     async def close(self) -> None:
         with contextlib.suppress(RedisError, OSError):

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.multiworker import WorkerServer, signal_during_a_request
+
 ROOT = Path(__file__).resolve().parents[2]
 SEED_BODY = {
     "token": "sk_live_550e8400-e29b-41d4-a716-446655440000",
@@ -122,12 +124,72 @@ def test_stops_cleanly_on_signals_and_the_port_is_free_again(served, sig):
     assert lines[-1].startswith("ready")
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_frees_the_port_at_once_while_a_request_in_flight_gets_its_answer(sig):
+    """Issue 23, item 12, one process: uvicorn closes the listening socket before it drains."""
+    with WorkerServer(workers=1) as server:
+        seen = signal_during_a_request(server, sig)
+    assert seen["refused_while_in_flight"] and seen["rebound_while_in_flight"]
+    assert seen["answer"] is not None, "the request in flight was cut"
+    status, body = seen["answer"]
+    assert status == 200 and body["publicId"] == "srv_pub_a3a9e1ed9732"
+    assert seen["exit_code"] == 0
+
+
+def test_a_request_still_in_flight_10_s_after_sigterm_is_cut_not_answered_500():
+    """The graceful wait is 10 s (server.GRACEFUL_SHUTDOWN_SECONDS); a request held longer
+    (delay_ms up to 60 s) gets no answer, never uvicorn's plain-text 500; the exit is 0."""
+    with WorkerServer(workers=1) as server:
+        seen = signal_during_a_request(server, signal.SIGTERM, delay_ms=15_000)
+    assert seen["refused_while_in_flight"]
+    assert seen["answer"] is None, seen["answer"]
+    assert seen["exit_code"] == 0
+
+
+def test_a_second_ctrl_c_cuts_the_requests_in_flight_at_once_and_exits_0():
+    with WorkerServer(workers=1) as server:
+        seen = signal_during_a_request(server, signal.SIGINT, delay_ms=15_000, again=True)
+        assert seen["answer"] is None, seen["answer"]
+        assert seen["exit_code"] == 0
+        assert not any("graceful shutdown exceeded" in line for line in server.output)
+
+
 def test_taken_port_exits_nonzero_with_one_line(served):
     port = free_port()
     served("--port", str(port))
     r = run_fail("--port", str(port))
     assert r.returncode != 0
     assert r.stderr.strip() == f"mockserver: error: port {port} on 127.0.0.1 is already in use"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--host", "0.0.0.0"], ["--host", "0.0.0.0", "--control-token", ""], ["--host", ""]],
+    ids=["no-token", "empty-token", "empty-host"],
+)
+def test_a_non_loopback_host_without_a_control_token_is_refused_before_binding(args):
+    """Issue 23, item 13: the port is held on 127.0.0.1, so a bind before the check would
+    say "already in use"; the refusal names the way out, in one line."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        r = run_fail(*args, "--port", str(listener.getsockname()[1]))
+    assert r.returncode == 2 and "ready" not in r.stdout
+    assert r.stderr.startswith("mockserver: error: binding ") and len(r.stderr.splitlines()) == 1
+    assert "exposes the control API; pass --control-token TOKEN or --no-control" in r.stderr
+
+
+def test_a_non_loopback_host_from_the_environment_is_refused_too():
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = str(listener.getsockname()[1])
+        r = subprocess.run(
+            [sys.executable, "-m", "mockserver", "serve"],
+            capture_output=True,
+            text=True,
+            env={**env(), "MOCKSERVER_HOST": "0.0.0.0", "MOCKSERVER_PORT": port},
+            cwd=ROOT,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    assert r.returncode == 2 and "binding 0.0.0.0 exposes the control API" in r.stderr
 
 
 def test_unknown_api_exits_nonzero(served):

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.conftest import drop_prefix, redis_url
-from tests.multiworker import Conn, WorkerServer
+from tests.multiworker import Conn, WorkerServer, signal_during_a_request
 
 pytestmark = pytest.mark.e2e
 
@@ -74,6 +74,41 @@ def test_a_signal_stops_every_worker_and_exits_0(store, sig):
     with socket.socket() as sock:  # the port is free again
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((server.host, server.port))
+
+
+@pytest.mark.parametrize(
+    ("sig", "group"),
+    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGINT, True)],
+    ids=["SIGTERM", "SIGINT", "Ctrl-C"],
+)
+def test_a_signal_frees_the_port_at_once_while_the_workers_drain_their_requests(store, sig, group):
+    """Issue 23, item 12: the supervisor closes its listening socket before it passes the stop
+    on, and each worker closes its copy first thing, so no connection is accepted and then
+    reset; a request in flight still gets its whole answer. Ctrl-C signals every process of
+    the group at once: a worker then gets SIGINT and the supervisor's SIGTERM."""
+    with WorkerServer("--store", store, workers=2, own_group=group) as server:
+        seen = signal_during_a_request(server, sig)
+    assert seen["refused_while_in_flight"] and seen["rebound_while_in_flight"]
+    assert seen["answer"] is not None, "the request in flight was cut"
+    status, body = seen["answer"]
+    assert status == 200 and body["publicId"] == "srv_pub_a3a9e1ed9732"
+    assert seen["exit_code"] == 0
+
+
+def test_a_request_still_in_flight_10_s_after_sigterm_is_cut_on_a_worker_too(store):
+    with WorkerServer("--store", store, workers=2) as server:
+        seen = signal_during_a_request(server, signal.SIGTERM, delay_ms=15_000)
+    assert seen["refused_while_in_flight"]
+    assert seen["answer"] is None, seen["answer"]
+    assert seen["exit_code"] == 0
+
+
+def test_a_second_ctrl_c_cuts_the_requests_in_flight_on_the_workers_at_once(store):
+    with WorkerServer("--store", store, workers=2, own_group=True) as server:
+        seen = signal_during_a_request(server, signal.SIGINT, delay_ms=15_000, again=True)
+        assert seen["answer"] is None, seen["answer"]
+        assert seen["exit_code"] == 0
+        assert not any("graceful shutdown exceeded" in line for line in server.output)
 
 
 def test_a_worker_that_dies_is_replaced_and_the_mock_keeps_serving(store):

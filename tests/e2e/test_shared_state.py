@@ -12,8 +12,11 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
+from mockserver.server import BackgroundServer
+from mockserver.settings import Settings
 from tests.conftest import drop_prefix, redis_url
 from tests.multiworker import Conn, WorkerServer, pinned_connections
 
@@ -121,12 +124,29 @@ def test_the_journal_of_every_worker_is_one_journal(conns):
     assert len(ids) == len(results) == len(set(ids))
 
 
-def test_a_reset_through_one_worker_forgets_for_all(conns):
+def test_a_reset_through_one_worker_forgets_for_all_the_clock_included(conns):
     first, second = on_workers(conns)
+    first.request("POST", "/__mock/clock/set", {"now": "2031-05-06T07:08:09Z", "frozen": True})
     first.request("POST", "/api/heartbeat", BODY)
     second.request("POST", "/__mock/reset")
     assert first.request("GET", "/__mock/requests")[1]["count"] == 0
     assert first.request("GET", f"/api/status/{PUBLIC_ID}")[0] == 404
+    _, clock = first.request("GET", "/__mock/clock")
+    assert clock["frozen"] is False and clock["offset_seconds"] == 0
+
+
+def test_no_redis_key_of_the_mock_carries_a_ttl(shared, conns, redis_server):
+    """Expiry follows the mock clock, which Redis can't see: the mock purges, Redis never."""
+    conns[0].request("POST", "/api/heartbeat", BODY)
+    conns[1].request("POST", SONORAN, {"playerCount": 1}, {"Authorization": "Bearer KEY_ONE"})
+    prefix = shared.cmd[shared.cmd.index("--store") + 1].rsplit("prefix=", 1)[1]
+    client = redis_server.client()
+    try:
+        keys = list(client.scan_iter(match=prefix + "*"))
+        assert len(keys) >= 4  # records and journals of two APIs, the clock
+        assert {key: client.ttl(key) for key in keys} == {key: -1 for key in keys}
+    finally:
+        client.close()
 
 
 # --- sonoran (000): "10 requests per minute", per API key ------------------------------------
@@ -246,3 +266,63 @@ def test_each_lucit_instruction_is_delivered_exactly_once_across_workers(conns):
     assert sorted(delivered) == sorted(queued)  # each once, none twice
     _, device = second.request("GET", f"/__mock/lucit/devices/{LUCIT_DEVICE}")
     assert [i["status"] for i in device["instructions"]] == [1] * 5
+
+
+# --- several hosts: separate mocks (not workers of one supervisor) on one Redis URL ----------
+
+
+@pytest.fixture
+def two_mocks(redis_server):
+    """Two independent mock servers on the same Redis URL, as two hosts behind a balancer."""
+    url = redis_url(redis_server)
+    with BackgroundServer(Settings(port=0, store=url)) as one:
+        with BackgroundServer(Settings(port=0, store=url)) as another:
+            with httpx.Client(base_url=one.url, timeout=10) as a:
+                with httpx.Client(base_url=another.url, timeout=10) as b:
+                    yield a, b
+    drop_prefix(redis_server, url)
+
+
+def test_two_mocks_on_one_redis_url_answer_as_one_without_sticky_sessions(two_mocks):
+    a, b = two_mocks
+    assert a.post("/api/heartbeat", json=BODY).status_code == 200
+    status = b.get(f"/api/status/{PUBLIC_ID}")
+    assert status.status_code == 200 and status.json()["online"] is True
+    assert [e["path"] for e in b.get("/__mock/requests").json()["requests"]] == [
+        "/api/heartbeat",
+        f"/api/status/{PUBLIC_ID}",
+    ]
+
+
+def test_the_mock_clock_is_each_hosts_time_plus_one_offset_kept_in_redis(two_mocks):
+    a, b = two_mocks
+    a.post("/__mock/clock/advance", json={"seconds": 3600}).raise_for_status()
+    clock = b.get("/__mock/clock").json()
+    assert clock["frozen"] is False and 3599 < clock["offset_seconds"] < 3601
+    a.post("/__mock/clock/set", json={"now": "2031-05-06T07:08:09Z", "frozen": True})
+    assert b.get("/__mock/clock").json()["now"] == a.get("/__mock/clock").json()["now"]
+
+
+def test_mocks_on_one_redis_with_other_databases_or_prefixes_never_meet(redis_server):
+    base = redis_server.url.rsplit("/", 1)[0]
+    prefix = redis_url(redis_server).rsplit("prefix=", 1)[1]
+    urls = [f"{base}/0?prefix={prefix}", f"{base}/1?prefix={prefix}", f"{base}/0?prefix=x{prefix}"]
+    servers = [BackgroundServer(Settings(port=0, store=url)).start() for url in urls]
+    try:
+        assert httpx.post(servers[0].url + "/api/heartbeat", json=BODY).status_code == 200
+        httpx.post(servers[0].url + "/__mock/clock/advance", json={"seconds": 60})
+        for other in servers[1:]:
+            assert httpx.get(other.url + "/__mock/requests").json()["count"] == 0
+            assert httpx.get(f"{other.url}/api/status/{PUBLIC_ID}").status_code == 404
+            assert httpx.get(other.url + "/__mock/clock").json()["offset_seconds"] == 0
+            httpx.post(other.url + "/__mock/reset").raise_for_status()
+        assert httpx.get(f"{servers[0].url}/api/status/{PUBLIC_ID}").status_code == 200
+    finally:
+        for server in servers:
+            server.stop()
+        client = redis_server.client()
+        client.select(1)
+        client.flushdb()
+        client.close()
+        for url in urls[::2]:
+            drop_prefix(redis_server, url)

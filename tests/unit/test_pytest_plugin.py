@@ -84,3 +84,24 @@ def test_one_server_per_xdist_worker(pytester, monkeypatch):
     workers = {w for w, _ in pairs}
     assert workers == {"gw0", "gw1"}
     assert len({u for _, u in pairs}) == 2  # each worker its own server
+
+
+def test_a_marker_binding_0_0_0_0_without_a_control_token_is_refused_before_binding(pytester):
+    """Issue 23, item 13: the plugin starts servers through the same bind as `serve` (the
+    port is held on 127.0.0.1, so a bind before the check would say "already in use")."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        pytester.makepyfile(
+            f"""
+            import pytest
+
+            @pytest.mark.mockserver(settings={{"host": "0.0.0.0", "port": {port}}})
+            def test_exposed(mockserver):
+                pass
+            """
+        )
+        result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*SettingsError: binding 0.0.0.0 exposes the control API*"])
