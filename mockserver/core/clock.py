@@ -68,6 +68,14 @@ class Clock:
             else state["offset"],
         }
 
+    def record_at(self, epoch: float, *, frozen: bool) -> tuple[str, str, dict]:
+        """The clock's store record that makes `epoch` the mock time from now on, frozen there or
+        running from it, as (namespace, key, record): for a caller that writes it together with
+        other records in one atomic step (a snapshot restore, mockserver.snapshot)."""
+        if frozen:
+            return _NS, _KEY, {"offset": 0.0, "frozen_at": epoch}
+        return _NS, _KEY, {"offset": epoch - self._real_time(), "frozen_at": None}
+
     async def advance(self, seconds: float) -> None:
         def move(state: dict | None):
             state = state or {"offset": 0.0, "frozen_at": None}

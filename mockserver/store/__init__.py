@@ -17,6 +17,11 @@ clock, not by the store. Of any number of concurrent inserts of one key (from an
 writes and the others get False; an `update` racing it is never overwritten (the replacement of
 an expired record is a compare-and-set of exactly what `expired` judged). `expired` may run
 more than once, on the record as it is each time, and must be a pure function of it.
+
+`namespaces(prefix)` lists the namespaces `prefix` and `prefix:*` that hold records, and
+`replace({ns: {key: record}})` makes each given namespace hold exactly those records (none for an
+empty one) in one atomic step: together they let a snapshot be read and restored whole
+(mockserver.snapshot).
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ class Store(Protocol):
     async def insert(
         self, ns: str, key: str, value: dict, expired: Callable[[dict], bool] | None = None
     ) -> bool: ...
+
+    async def namespaces(self, prefix: str) -> list[str]: ...
+
+    async def replace(self, records: dict[str, dict[str, dict]]) -> None: ...
 
     async def log_append(self, ns: str, entry: dict, cap: int) -> int: ...
 

@@ -69,6 +69,24 @@ class MemoryStore:
         space[key] = (_dumps(value), value.get("expires_at"))
         return True
 
+    async def namespaces(self, prefix: str) -> list[str]:
+        return sorted(
+            ns
+            for ns, space in self._data.items()
+            if space and (ns == prefix or ns.startswith(prefix + ":"))
+        )
+
+    async def replace(self, records: dict[str, dict[str, dict]]) -> None:
+        encoded = {  # all encoded first: a value that can't be stored leaves everything as it was
+            ns: {k: (_dumps(v), v.get("expires_at")) for k, v in space.items()}
+            for ns, space in records.items()
+        }
+        for ns, space in encoded.items():
+            if space:
+                self._data[ns] = space
+            else:
+                self._data.pop(ns, None)
+
     async def log_append(self, ns: str, entry: dict, cap: int) -> int:
         log = self._logs.get(ns)
         if log is None or log.maxlen != cap:

@@ -296,6 +296,23 @@ class RedisStore:
             await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2 ** min(attempt, 6))))
         raise StoreUnavailable(f"Redis at {self.where}: {ns}/{key} kept changing; gave up")
 
+    async def namespaces(self, prefix: str) -> list[str]:
+        start = len(self.prefix) + 2  # <prefix>h:<ns>
+        pattern = f"{_glob_escape(self.prefix)}h:{_glob_escape(prefix)}*"
+        names = [k[start:] for k in await self._keys(pattern)]
+        return sorted(ns for ns in names if ns == prefix or ns.startswith(prefix + ":"))
+
+    async def replace(self, records: dict[str, dict[str, dict]]) -> None:
+        """One MULTI/EXEC: every namespace is emptied and refilled together, or none is."""
+        encoded = {ns: {k: _dumps(v) for k, v in space.items()} for ns, space in records.items()}
+        with self._guard():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for ns, space in encoded.items():
+                    pipe.unlink(self._hash(ns))
+                    if space:
+                        pipe.hset(self._hash(ns), mapping=space)
+                await pipe.execute()
+
     # --- logs -----------------------------------------------------------------------------
     async def log_append(self, ns: str, entry: dict, cap: int) -> int:
         name = self._log(ns)
