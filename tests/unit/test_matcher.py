@@ -1,4 +1,5 @@
-"""The one request matcher (mockserver.matcher) over journal entries shaped as the gate writes them."""
+"""The one request matcher (mockserver.matcher) over journal entries shaped as the gate
+writes them."""
 
 from __future__ import annotations
 
