@@ -86,6 +86,13 @@ class MockApi:
         except TypeError as exc:
             raise ValueError(f"invalid settings for API {cls.name!r}: {exc}") from exc
 
+    def use_config(self, config: Any) -> None:
+        """Put `config` in force from the next request (runtime settings,
+        mockserver.runtime_settings): `__init__` runs again, so whatever an API builds from its
+        config (its fake, a rate window) is built anew. Handlers and security checks read
+        `self.config` when they run, never a value captured at start-up."""
+        self.__init__(self.ctx, config)
+
     # --- what core asks of an API ----------------------------------------------------------
     def security_map(self) -> dict:
         """Connexion security handlers bound to this API's settings."""

@@ -175,11 +175,10 @@ class LucitApi(MockApi):
 
     # --- what core asks -------------------------------------------------------------------
     def security_map(self) -> dict:
-        config = self.config
-
         def bearer(token: str, request=None) -> dict | None:
             """Any well-formed token unless `tokens` pins them; `app_ids` pins AppIdV3 here too,
             so an unknown app is refused before validation, as Laravel's middleware would."""
+            config = self.config  # the settings in force now (runtime settings)
             if config.tokens is not ANY and token not in config.tokens:
                 return None
             if config.app_ids is not ANY:

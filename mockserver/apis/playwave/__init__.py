@@ -137,9 +137,8 @@ class PlaywaveApi(MockApi):
 
     # --- what core asks -------------------------------------------------------------------
     def security_map(self) -> dict:
-        config = self.config
-
         def check(api_key: str, required_scopes=None) -> dict | None:
+            config = self.config  # the settings in force now (runtime settings)
             if not api_key or (config.api_keys is not ANY and api_key not in config.api_keys):
                 return None
             return {"sub": api_key}

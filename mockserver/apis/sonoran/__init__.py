@@ -103,10 +103,8 @@ class SonoranApi(MockApi):
 
     # --- what core asks -------------------------------------------------------------------
     def security_map(self) -> dict:
-        config = self.config
-
-        def bearer(token: str) -> dict | None:
-            return {"sub": token} if rules.accepts_key(token, config.api_keys) else None
+        def bearer(token: str) -> dict | None:  # the settings in force now (runtime settings)
+            return {"sub": token} if rules.accepts_key(token, self.config.api_keys) else None
 
         return security_map(bearer=bearer)
 

@@ -1,0 +1,177 @@
+"""Runtime settings: an API's settings changed while the mock runs, for every worker and host.
+
+`PATCH /__mock/settings/<api>` `{name: value}` checks the change against the API's Config (its
+types and its own rules, with the start-up settings and earlier changes: `make_config`), then
+keeps every API's runtime changes in one store record with a fresh version; a bad change is
+refused whole and writes nothing. Each request first reads that record (one store read; one
+Redis round trip) and, when its version differs from the one in force in this process, puts the
+new settings in force (`MockApi.use_config`): so a change holds from the next request on, on
+every worker and host that shares the store. `POST /__mock/reset` (the whole mock) clears the
+store, this record with it, so the start-up settings are back from the next request; `DELETE
+/__mock/settings` drops the runtime changes alone.
+
+`GET /__mock/settings` shows, per API and setting, the value in force, its default (the
+documented value) and where the value came from: `default`, `file` (the TOML file),
+`environment` (`MOCKSERVER_<API>__<NAME>`), `arguments` (given in code or on the command line:
+`Settings(api_settings=...)`, `BackgroundServer`) or `runtime`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from typing import Any
+
+from mockserver.store import Store
+
+__all__ = ["NS", "KEY", "RuntimeSettings", "SettingsChangeError", "SOURCES"]
+
+log = logging.getLogger("mockserver")
+
+NS, KEY = "_settings", "runtime"
+SOURCES = ("default", "file", "environment", "arguments", "runtime")
+
+
+class SettingsChangeError(ValueError):
+    """A change that can't be made: `status` 404 for an API that is not enabled, else 400;
+    `setting` names the offending setting when one can be told."""
+
+    def __init__(self, status: int, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.setting = setting
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple | list | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+class RuntimeSettings:
+    """Start-up settings and runtime changes for the APIs of one app (see the module docstring).
+
+    `apis`: name -> MockApi object; `startup`: name -> the settings it started with (what
+    `Settings.for_api` gives); `sources`: name -> setting -> "file" | "environment" |
+    "arguments" (a start-up setting with no recorded source counts as "arguments")."""
+
+    def __init__(
+        self,
+        store: Store,
+        apis: dict[str, Any],
+        startup: dict[str, dict[str, Any]],
+        sources: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        self.store = store
+        self.apis = apis
+        self.startup = {name: dict(startup.get(name, {})) for name in apis}
+        self.sources = sources or {}
+        self._version: str | None = None  # of the runtime record in force in this process
+        self._applied: dict[str, dict[str, Any]] = {name: {} for name in apis}
+
+    def _config(self, name: str, changes: dict[str, Any]) -> Any:
+        """The API's Config from its start-up settings and `changes`; ValueError if refused."""
+        cls = type(self.apis[name])
+        try:
+            return cls.make_config({**self.startup[name], **changes})
+        except (TypeError, ValueError) as exc:  # a Config's own check may trip on a wild value
+            raise ValueError(str(exc)) from None
+
+    async def refresh(self) -> None:
+        """Put the store's runtime settings in force here if they changed (one store read)."""
+        record = await self.store.get(NS, KEY)
+        version = record.get("version") if record else None
+        if version != self._version:
+            self._apply((record or {}).get("apis", {}), version)
+
+    def _apply(self, changes: dict[str, dict[str, Any]], version: str | None) -> None:
+        for name, api in self.apis.items():
+            wanted = changes.get(name, {})
+            if wanted == self._applied[name]:
+                continue
+            try:
+                config = self._config(name, wanted)
+            except ValueError as exc:  # written by a mock of another version: keep start-up
+                log.warning("runtime settings of %s ignored: %s", name, exc)
+                wanted, config = {}, self._config(name, {})
+            api.use_config(config)
+            self._applied[name] = wanted
+        self._version = version
+
+    def _enabled(self, name: str) -> None:
+        if name not in self.apis:
+            raise SettingsChangeError(
+                404, f"API {name!r} is not enabled; enabled: {', '.join(self.apis)}"
+            )
+
+    async def change(self, name: str, changes: dict[str, Any]) -> dict:
+        """Apply `changes` to API `name` (with its earlier runtime changes) for every worker;
+        SettingsChangeError and nothing changed if the API or any value is refused."""
+        self._enabled(name)
+        if not isinstance(changes, dict):
+            raise SettingsChangeError(400, "the body must be an object of settings")
+        version = uuid.uuid4().hex
+
+        def write(record: dict | None):
+            apis = dict((record or {}).get("apis", {}))
+            merged = {**apis.get(name, {}), **changes}
+            self._config(name, merged)  # raises: nothing is written
+            apis[name] = merged
+            return {"version": version, "apis": apis}, apis
+
+        try:
+            apis = await self.store.update(NS, KEY, write)
+        except ValueError as exc:
+            message = str(exc)
+            named = [n for n in changes if n in message] or list(changes)
+            raise SettingsChangeError(400, message, named[0] if named else None) from None
+        self._apply(apis, version)
+        return self.describe_api(name)
+
+    async def clear(self, name: str | None = None) -> None:
+        """Drop the runtime changes (of one API, or all): the start-up settings hold again."""
+        if name is not None:
+            self._enabled(name)
+        version = uuid.uuid4().hex
+
+        def drop(record: dict | None):
+            apis = {} if name is None else dict((record or {}).get("apis", {}))
+            apis.pop(name, None)
+            return ({"version": version, "apis": apis} if apis else None), apis
+
+        apis = await self.store.update(NS, KEY, drop)
+        self._apply(apis, version if apis else None)
+
+    def describe(self) -> dict:
+        """Every enabled API's settings as in force here (call `refresh` first)."""
+        return {"apis": {name: self.describe_api(name) for name in self.apis}}
+
+    def describe_api(self, name: str) -> dict:
+        self._enabled(name)
+        config = self.apis[name].config
+        out = {}
+        for f in dataclasses.fields(config):
+            if f.name in self._applied[name]:
+                source = "runtime"
+            elif f.name in self.startup[name]:
+                source = self.sources.get(name, {}).get(f.name, "arguments")
+            else:
+                source = "default"
+            out[f.name] = {
+                "value": _jsonable(getattr(config, f.name)),
+                "default": _jsonable(_default(f)),
+                "source": source,
+            }
+        return out
