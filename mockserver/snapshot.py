@@ -33,7 +33,7 @@ from mockserver import __version__
 from mockserver.core.clock import Clock, parse_iso
 from mockserver.store import Store
 
-__all__ = ["FORMAT", "SnapshotError", "Snapshots"]
+__all__ = ["FORMAT", "SnapshotError", "Snapshots", "TIME", "record"]
 
 FORMAT = 1
 MOCK = "heartbeat-mockserver"
@@ -42,6 +42,19 @@ EXCLUDED = frozenset({"faults"})
 EARLIEST, END = 0.0, 253402300800.0  # 1970 to the end of year 9999: what iso_utc can show
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}")
 _TOP = ("format", "mock", "version", "clock", "apis")
+
+# For the APIs' `record_schemas`: a mock-clock time (epoch seconds) the mock can show.
+TIME = {"type": "number", "minimum": EARLIEST, "maximum": END - 1}
+
+
+def record(required: dict[str, dict], optional: dict[str, dict] | None = None) -> dict:
+    """The JSON Schema of a record with these members and no others."""
+    return {
+        "type": "object",
+        "required": list(required),
+        "properties": {**required, **(optional or {})},
+        "additionalProperties": False,
+    }
 
 
 class SnapshotError(ValueError):

@@ -63,6 +63,9 @@ class MockApi:
     secret_headers: ClassVar[frozenset[str]] = frozenset()
     secret_fields: ClassVar[frozenset[str]] = frozenset()
     secret_params: ClassVar[frozenset[str]] = frozenset()
+    # JSON Schemas of the records in each of this API's store namespaces (by the name after
+    # `<api>:`), which a restored snapshot must pass (mockserver.snapshot); None: any object.
+    record_schemas: ClassVar[dict[str, dict] | None] = None
 
     @dataclass
     class Config:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from mockserver.apis.collect import rules
+from mockserver.apis.collect import records, rules
 from mockserver.apis.collect.errors import (
     EXTERNAL_DETAILS,
     EXTERNAL_MESSAGE,
@@ -83,6 +83,7 @@ class CollectApi(MockApi):
     control_client = CollectControl
     prefixes = ("/api/systems",)
     heartbeat_operation = "collect_heartbeat"
+    record_schemas = records.SCHEMAS  # what a restored snapshot may hold
 
     @dataclass
     class Config:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from mockserver.apis.lucit import records
 from mockserver.apis.lucit.errors import (
     DeviceNotFound,
     InstructionNotFound,
@@ -110,6 +111,7 @@ class LucitApi(MockApi):
     control_client = LucitControl
     prefixes = ("/api/v3/analytics/lightning-devices/",)
     heartbeat_operation = "lucit_heartbeat"
+    record_schemas = records.SCHEMAS  # what a restored snapshot may hold
     secret_headers = frozenset({"appidv3"})  # 003: the app id travels with the Bearer token
 
     @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from mockserver.apis.playwave import errors
+from mockserver.apis.playwave import errors, records
 from mockserver.apis.playwave.client import PlaywaveControl
 from mockserver.apis.playwave.fake import PlaywaveFake
 from mockserver.core.api import CadencePolicy, ErrorBody, MockApi
@@ -31,6 +31,7 @@ class PlaywaveApi(MockApi):
     control_client = PlaywaveControl
     prefixes = ("/v1/game/session",)
     heartbeat_operation = "playwave_heartbeat"
+    record_schemas = records.SCHEMAS  # what a restored snapshot may hold
     secret_headers = frozenset({"x-api-key"})  # 002: the per-game key
 
     @dataclass

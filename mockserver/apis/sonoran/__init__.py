@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mockserver.apis.sonoran import rules
+from mockserver.apis.sonoran import records, rules
 from mockserver.apis.sonoran.errors import RateLimited, ServerNotFound, render_error
 from mockserver.apis.sonoran.fake import Accepted, NotConfigured, OverLimit, SonoranFake
 from mockserver.client import ApiControl
@@ -45,6 +45,7 @@ class SonoranApi(MockApi):
     control_client = SonoranControl
     prefixes = ("/v2/",)
     heartbeat_operation = "sonoran_heartbeat"
+    record_schemas = records.SCHEMAS  # what a restored snapshot may hold
 
     @dataclass
     class Config:

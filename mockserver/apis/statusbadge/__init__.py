@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from mockserver.apis.statusbadge import rules
+from mockserver.apis.statusbadge import records, rules
 from mockserver.apis.statusbadge.errors import ServerNotFound, render_error
 from mockserver.apis.statusbadge.fake import StatusbadgeFake
 from mockserver.client import ApiControl
@@ -74,6 +74,7 @@ class StatusbadgeApi(MockApi):
     control_client = StatusbadgeControl
     prefixes = ("/api/heartbeat", "/api/badge/", "/api/status/")
     heartbeat_operation = "statusbadge_heartbeat"
+    record_schemas = records.SCHEMAS  # what a restored snapshot may hold
     secret_fields = frozenset({"token"})  # 004: the server token is the credential
 
     @dataclass
