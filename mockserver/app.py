@@ -20,6 +20,7 @@ from mockserver.http.apps import bundled_specs_trusted, control_app
 from mockserver.http.dispatch import MockServerApp, token_gate
 from mockserver.http.gate import ApiGate
 from mockserver.journal import Journal
+from mockserver.runtime_settings import RuntimeSettings
 from mockserver.settings import Settings, SettingsError
 from mockserver.spec.loader import SPEC_DIR, operations, parsed_spec
 from mockserver.store import open_store
@@ -73,6 +74,8 @@ def build_app(settings: Settings | None = None) -> MockServerApp:
             api = ctx.apis[name] = cls(ctx, config)
             gate = ApiGate(ctx, api, settings)
             routes.extend((prefix, gate) for prefix in cls.prefixes)
+        startup = {name: settings.for_api(name) for name in enabled}
+        ctx.runtime = RuntimeSettings(ctx.store, ctx.apis, startup, settings.api_sources)
         control = ControlHandlers(ctx)
         if settings.control:
             ops = operations(parsed_spec("control.yaml"), "/__mock")

@@ -1,4 +1,5 @@
-"""Core `/__mock` handlers: health, reset, clock, journal and faults (specs/control.yaml).
+"""Core `/__mock` handlers: health, reset, clock, journal, verification, faults, state snapshots
+and runtime settings (specs/control.yaml).
 
 Each handler is a few lines: it parses, asks the context, and renders. Per-API routes
 (`/__mock/<api>/...`) live in the API modules, never here.
@@ -6,11 +7,16 @@ Each handler is a few lines: it parses, asks the context, and renders. Per-API r
 
 from __future__ import annotations
 
+import json
+
 from mockserver import __version__
 from mockserver.core.api import ErrorBody
 from mockserver.core.clock import parse_iso
 from mockserver.core.context import MockContext
-from mockserver.core.errors import FieldError, MockError
+from mockserver.core.errors import FieldError, MockError, value_text
+from mockserver.matcher import Expectation, Matcher, MatcherError, verdict
+from mockserver.runtime_settings import SettingsChangeError
+from mockserver.snapshot import SnapshotError, Snapshots
 
 __all__ = ["ControlHandlers", "render_control_error"]
 
@@ -22,9 +28,37 @@ def render_control_error(err: MockError) -> ErrorBody:
     return ErrorBody(err.status, body, dict(err.headers))
 
 
+def _invalid(field: str, message: str, value=None, location: str = "body") -> MockError:
+    return MockError(
+        400,
+        "validation",
+        message,
+        fields=[FieldError(field, "invalid", message, value_text(value), location)],
+    )
+
+
+def _query_matcher(criteria: dict, body_contains: str | None, header: list[str] | None) -> dict:
+    """`GET /__mock/requests`'s filters as a matcher: `body_contains` is JSON text and each
+    `header` is `Name: value`."""
+    if body_contains is not None:
+        try:
+            criteria["body"] = json.loads(body_contains)
+        except ValueError:
+            raise _invalid(
+                "body_contains", "body_contains must be JSON text", body_contains, "query"
+            ) from None
+    for item in header or []:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise _invalid("header", "each header must be `Name: value`", item, "query")
+        criteria.setdefault("headers", {})[name.strip()] = value.strip()
+    return criteria
+
+
 class ControlHandlers:
     def __init__(self, ctx: MockContext) -> None:
         self.ctx = ctx
+        self.snapshots = Snapshots(ctx.store, ctx.clock, ctx.apis)
 
     def _api(self, name: str | None) -> str | None:
         if name is not None and name not in self.ctx.apis:
@@ -93,23 +127,55 @@ class ControlHandlers:
         status: int | None = None,
         valid: bool | None = None,
         since: str | None = None,
+        until: str | None = None,
+        operation: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        path_pattern: str | None = None,
+        fault: bool | None = None,
+        body_contains: str | None = None,
+        header: list[str] | None = None,
     ):
-        if since is not None:
-            try:
-                parse_iso(since)
-            except ValueError:
-                raise MockError(
-                    400,
-                    "validation",
-                    "since must be an ISO-8601 timestamp",
-                    fields=[
-                        FieldError("since", "format", "not an ISO-8601 timestamp", since, "query")
-                    ],
-                ) from None
-        entries = await self.ctx.journal.entries(
-            api=self._api(api), status=status, valid=valid, since=since
-        )
+        criteria = {
+            "api": api,
+            "status": status,
+            "valid": valid,
+            "since": since,
+            "until": until,
+            "operation": operation,
+            "method": method,
+            "path": path,
+            "path_pattern": path_pattern,
+            "fault": fault,
+        }
+        criteria = _query_matcher(criteria, body_contains, header)
+        entries = await self._matching(criteria, "query")
         return {"requests": entries, "count": len(entries)}, 200
+
+    def _matcher(self, criteria: dict, location: str = "body") -> Matcher:
+        self._api(criteria.get("api"))
+        try:
+            return Matcher(criteria, self.ctx.journal.redactor)
+        except MatcherError as exc:
+            raise _invalid(exc.field, exc.message, exc.value, location) from None
+
+    async def _matching(self, criteria: dict, location: str = "body") -> list[dict]:
+        matcher = self._matcher(criteria, location)
+        return matcher.select(await self.ctx.journal.entries(api=criteria.get("api")))
+
+    async def control_requests_count(self, body: dict):
+        return {"count": len(await self._matching(body))}, 200
+
+    async def control_verify(self, body: dict):
+        criteria = {k: v for k, v in body.items() if k not in ("count", "at_least", "at_most")}
+        matcher = self._matcher(criteria)
+        try:
+            expectation = Expectation.parse(body)
+        except MatcherError as exc:
+            raise _invalid(exc.field, exc.message, exc.value) from None
+        entries = await self.ctx.journal.entries(api=criteria.get("api"))
+        answer = verdict(matcher, expectation, entries)
+        return answer, 200 if answer["ok"] else 422
 
     async def control_requests_clear(self):
         await self.ctx.journal.clear()
@@ -152,3 +218,39 @@ class ControlHandlers:
         if not await self.ctx.faults.delete(fault_id):
             raise MockError(404, "not_found", f"no fault {fault_id!r}")
         return None, 204
+
+    # --- state snapshots ------------------------------------------------------------------
+    async def control_state(self):
+        return await self.snapshots.take(), 200
+
+    async def control_state_restore(self, body: dict):
+        try:
+            return await self.snapshots.restore(body), 200
+        except SnapshotError as exc:
+            raise _invalid(exc.field or "body", str(exc)) from None
+
+    # --- runtime settings -----------------------------------------------------------------
+    async def control_settings(self):
+        return self.ctx.runtime.describe(), 200
+
+    async def control_settings_change(self, api: str, body: dict):
+        try:
+            return await self.ctx.runtime.change(api, body), 200
+        except SettingsChangeError as exc:
+            raise _settings_error(exc, api, body) from None
+
+    async def control_settings_clear(self, api: str | None = None):
+        try:
+            await self.ctx.runtime.clear(api)
+        except SettingsChangeError as exc:
+            raise _settings_error(exc, api) from None
+        return None, 204
+
+
+def _settings_error(
+    exc: SettingsChangeError, api: str | None, body: dict | None = None
+) -> MockError:
+    if exc.status == 404:
+        field = FieldError("api", "enum", "unknown API", value_text(api), "path")
+        return MockError(404, "not_found", exc.message, fields=[field])
+    return _invalid(exc.setting or "body", exc.message, (body or {}).get(exc.setting or ""))

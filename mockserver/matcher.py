@@ -182,7 +182,8 @@ class Matcher:
     redactor)`; a MatcherError says which criterion can't be used."""
 
     def __init__(self, criteria: dict[str, Any] | None, redactor: Redactor | None = None) -> None:
-        criteria = {k: v for k, v in (criteria or {}).items() if v is not None}
+        # null means "no such criterion", except for `body`, where it is JSON null (no body)
+        criteria = {k: v for k, v in (criteria or {}).items() if v is not None or k == "body"}
         unknown = sorted(set(criteria) - set(CRITERIA))
         if unknown:
             raise MatcherError(

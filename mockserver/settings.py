@@ -51,6 +51,8 @@ class Settings:
     journal_body_cap: int = 4_096
     log_level: str = "warning"
     api_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # api -> setting -> "file" | "environment" | "arguments": where load_settings found it
+    api_sources: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def for_api(self, name: str) -> dict[str, Any]:
         return dict(self.api_settings.get(name, {}))
@@ -59,7 +61,9 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-_SERVER_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "api_settings"}
+_SERVER_FIELDS = {
+    f.name: f for f in dataclasses.fields(Settings) if f.name not in ("api_settings", "api_sources")
+}
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -106,6 +110,7 @@ def load_settings(
     env = dict(os.environ) if env is None else env
     values: dict[str, Any] = {}
     api_settings: dict[str, dict[str, Any]] = {}
+    sources: dict[str, dict[str, str]] = {}
 
     config_file = config_file or env.get("MOCKSERVER_CONFIG")
     if config_file:
@@ -128,6 +133,7 @@ def load_settings(
             if not isinstance(table, dict):
                 raise SettingsError(f"config file: [apis.{api}] must be a table")
             api_settings.setdefault(api, {}).update(table)
+            sources.setdefault(api, {}).update(dict.fromkeys(table, "file"))
 
     for key, text in env.items():
         if not key.startswith("MOCKSERVER_") or key == "MOCKSERVER_CONFIG":
@@ -136,6 +142,7 @@ def load_settings(
         if "__" in name:
             api, _, setting = name.partition("__")
             api_settings.setdefault(api, {})[setting] = _env_value(text)
+            sources.setdefault(api, {})[setting] = "environment"
         elif name in _SERVER_FIELDS:
             values[name] = _coerce(name, text)
 
@@ -145,12 +152,13 @@ def load_settings(
         if key == "api_settings":
             for api, table in value.items():
                 api_settings.setdefault(api, {}).update(table)
+                sources.setdefault(api, {}).update(dict.fromkeys(table, "arguments"))
             continue
         if key not in _SERVER_FIELDS:
             raise SettingsError(f"unknown setting {key!r}")
         values[key] = _coerce(key, value)
 
-    settings = Settings(**values, api_settings=api_settings)
+    settings = Settings(**values, api_settings=api_settings, api_sources=sources)
     if not 0 <= settings.port <= 65535:
         raise SettingsError(f"port {settings.port} is out of range")
     if settings.workers < 1:

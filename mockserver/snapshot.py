@@ -74,7 +74,7 @@ def _object(value: Any, where: str) -> dict:
 
 def _instant(clock: Any) -> tuple[float, bool]:
     clock = _object(clock, "clock")
-    unknown = sorted(set(clock) - {"now", "frozen", "epoch", "offset_seconds"})
+    unknown = sorted(set(clock) - {"now", "frozen"})
     if unknown:
         raise SnapshotError(f"clock.{unknown[0]}", "is not a clock field (now, frozen)")
     now, frozen = clock.get("now"), clock.get("frozen")

@@ -17,6 +17,7 @@ from mockserver.store import Store
 
 if TYPE_CHECKING:
     from mockserver.core.api import MockApi
+    from mockserver.runtime_settings import RuntimeSettings
 
 __all__ = ["MockContext"]
 
@@ -29,3 +30,4 @@ class MockContext:
     journal: Journal
     faults: Faults
     apis: dict[str, MockApi] = field(default_factory=dict)
+    runtime: RuntimeSettings | None = None  # the APIs' runtime settings, once they are built
