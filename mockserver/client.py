@@ -8,6 +8,7 @@ reached as an attribute named by the API: `client.statusbadge.servers()`.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -22,6 +23,18 @@ class MockClientError(RuntimeError):
         self.status = status
         self.body = body
         super().__init__(f"{method} {path} -> {status}: {body}")
+
+
+def _body(r: httpx.Response) -> Any:
+    try:
+        return r.json()
+    except ValueError:
+        return r.text
+
+
+def _criteria(matcher: dict[str, Any]) -> dict[str, Any]:
+    """A matcher without the criteria left at None (`body=None` is JSON null: no body)."""
+    return {k: v for k, v in matcher.items() if v is not None}
 
 
 class ApiControl:
@@ -46,11 +59,7 @@ class MockClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         r = self._http.request(method, path, **kwargs)
         if not 200 <= r.status_code < 300:
-            try:
-                body = r.json()
-            except ValueError:
-                body = r.text
-            raise MockClientError(method, path, r.status_code, body)
+            raise MockClientError(method, path, r.status_code, _body(r))
         if r.status_code == 204 or not r.content:
             return None
         if r.headers.get("content-type", "").startswith("text/"):
@@ -105,15 +114,74 @@ class MockClient:
         status: int | None = None,
         valid: bool | None = None,
         since: str | None = None,
+        **matcher: Any,
     ) -> list[dict]:
+        """The journal, oldest first, filtered as `count` filters (the same matcher)."""
         params: dict[str, Any] = {"api": api, "status": status, "since": since}
+        params.update(_criteria(matcher))
         if valid is not None:
             params["valid"] = "true" if valid else "false"
+        if isinstance(params.get("fault"), bool):
+            params["fault"] = "true" if params["fault"] else "false"
+        if "body" in params:
+            params["body_contains"] = json.dumps(params.pop("body"))
+        if "headers" in params:
+            params["header"] = [f"{k}: {v}" for k, v in params.pop("headers").items()]
         params = {k: v for k, v in params.items() if v is not None}
         return self._call("GET", "/__mock/requests", params=params)["requests"]
 
     def clear_requests(self) -> None:
         self._call("DELETE", "/__mock/requests")
+
+    # --- verification (one matcher: mockserver.matcher) ---------------------------------------
+    def count(self, **matcher: Any) -> int:
+        """How many journaled requests match: `api`, `operation`, `method`, `path`,
+        `path_pattern`, `status`, `valid`, `fault`, `body` (a JSON subset), `headers`,
+        `since`, `until`."""
+        return self._call("POST", "/__mock/requests/count", json=_criteria(matcher))["count"]
+
+    def verify(
+        self,
+        *,
+        count: int | None = None,
+        at_least: int | None = None,
+        at_most: int | None = None,
+        **matcher: Any,
+    ) -> int:
+        """Assert that `count` (exactly), `at_least` or `at_most` journaled requests match;
+        the number that did. Raises AssertionError with the mock's message (what was expected,
+        and the closest requests with what differed) when it does not hold."""
+        expected = {"count": count, "at_least": at_least, "at_most": at_most}
+        body = {**_criteria(matcher), **_criteria(expected)}
+        r = self._http.post("/__mock/verify", json=body)
+        if r.status_code == 422:
+            raise AssertionError(r.json()["message"])
+        if r.status_code != 200:
+            raise MockClientError("POST", "/__mock/verify", r.status_code, _body(r))
+        return r.json()["count"]
+
+    # --- runtime settings ---------------------------------------------------------------------
+    def settings(self) -> dict:
+        """Every API's settings in force: {api: {name: {value, default, source}}}."""
+        return self._call("GET", "/__mock/settings")["apis"]
+
+    def configure(self, api: str, **settings: Any) -> dict:
+        """Change `api`'s settings from the next request on (until `reset()` or
+        `restore_settings()`); the API's settings now in force."""
+        return self._call("PATCH", f"/__mock/settings/{api}", json=settings)
+
+    def restore_settings(self, api: str | None = None) -> None:
+        """Drop the runtime changes (of one API, or all): the start-up settings hold again."""
+        self._call("DELETE", "/__mock/settings", params={"api": api} if api else None)
+
+    # --- state snapshots ----------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        """Every API's records and the clock, as one document `restore` takes back."""
+        return self._call("GET", "/__mock/state")
+
+    def restore(self, snapshot: dict) -> dict:
+        """Replace the whole state with `snapshot` (all of it, or nothing and an error)."""
+        return self._call("PUT", "/__mock/state", json=snapshot)
 
     def report(self, *, api: str | None = None) -> dict:
         return self._call("GET", "/__mock/report", params={"api": api} if api else None)
