@@ -16,6 +16,7 @@ def _fail(message: str) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from mockserver.settings import SettingsError, load_settings
+    from mockserver.snapshot import SnapshotError
 
     try:
         settings = load_settings(
@@ -39,9 +40,13 @@ def _serve(args: argparse.Namespace) -> int:
         from mockserver.spec.loader import heartbeat_route
 
         app = build_app(settings)
+        state = _StateArgs(args, app)  # reads and checks --state FILE
         sock = bind_socket(settings.host, settings.port, app.settings)  # refuses an exposed /__mock
-    except SettingsError as exc:
+    except (SettingsError, SnapshotError) as exc:
         return _fail(str(exc))
+    if not state.load():
+        sock.close()
+        return 1
 
     host, port = sock.getsockname()[:2]
     base = f"http://{host}:{port}"
@@ -72,7 +77,7 @@ def _serve(args: argparse.Namespace) -> int:
 
         code = serve_workers(settings, sock, on_ready=ready)
         sock.close()
-        return code
+        return state.save() if code == 0 else code
 
     from mockserver.server import MockUvicornServer, uvicorn_config
 
@@ -88,7 +93,42 @@ def _serve(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     sock.close()
-    return 0 if server.started else 1
+    return state.save() if server.started else 1
+
+
+class _StateArgs:
+    """`--state FILE` (restored before the first request) and `--save-state FILE` (written
+    once the server has stopped, on SIGTERM or SIGINT): mockserver.snapshot.StateFiles."""
+
+    def __init__(self, args: argparse.Namespace, app) -> None:
+        from mockserver.snapshot import StateFiles, read_file
+
+        self.load_from, self.save_to = args.state, args.save_state
+        self.files = StateFiles(app.settings.store, app.ctx.apis, app.ctx.store)
+        self.doc = None
+        if self.load_from:
+            self.doc = read_file(self.load_from)
+            self.files.check(self.doc)
+
+    def _run(self, what: str, step) -> bool:
+        from mockserver.store import StoreUnavailable
+
+        try:
+            print(f"state: {what} {asyncio.run(step)}", flush=True)
+            return True
+        except (StoreUnavailable, OSError) as exc:
+            print(f"mockserver: error: state not {what.split()[0]}: {exc}", file=sys.stderr)
+            return False
+
+    def load(self) -> bool:
+        if self.doc is None:
+            return True
+        return self._run(f"loaded from {self.load_from}:", self.files.load(self.doc))
+
+    def save(self) -> int:
+        if not self.save_to:
+            return 0
+        return 0 if self._run(f"saved to {self.save_to}:", self.files.save(self.save_to)) else 1
 
 
 def _docs(args: argparse.Namespace) -> int:
@@ -144,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.add_argument("--state", metavar="FILE", help="restore this state snapshot at start-up")
+    serve.add_argument(
+        "--save-state", metavar="FILE", help="write a state snapshot here on SIGTERM/SIGINT"
     )
     serve.set_defaults(func=_serve)
 

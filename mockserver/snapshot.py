@@ -23,17 +23,20 @@ document is a 400 that changes nothing, and a store that fails midway leaves not
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 
 from mockserver import __version__
 from mockserver.core.clock import Clock, parse_iso
-from mockserver.store import Store
+from mockserver.store import Store, open_store
 
-__all__ = ["FORMAT", "SnapshotError", "Snapshots", "TIME", "record"]
+__all__ = ["FORMAT", "SnapshotError", "Snapshots", "TIME", "read_file", "record", "StateFiles"]
 
 FORMAT = 1
 MOCK = "heartbeat-mockserver"
@@ -210,3 +213,55 @@ class Snapshots:
                 if (ns == api or ns.startswith(api + ":")) and records:
                     out[api][self._local(api, ns)] = len(records)
         return out
+
+
+# --- files: `mockserver serve --state FILE --save-state FILE` -----------------------------------
+
+
+def read_file(path: str | os.PathLike) -> Any:
+    """A snapshot file's document; SnapshotError (one line) when it can't be read as JSON."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SnapshotError("", f"state file {str(path)!r} not found") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SnapshotError("", f"state file {str(path)!r} is not a JSON document: {exc}") from None
+
+
+class StateFiles:
+    """Load a snapshot file into a mock's store before it serves and write one after it
+    stopped. `store` is the app's own when it is in memory; with Redis each step opens its
+    own connection (the app's belong to the event loop that served, or to a worker)."""
+
+    def __init__(self, store_url: str, apis: dict[str, Any], store: Store | None = None) -> None:
+        self.store_url = store_url
+        self.apis = apis
+        self.store = store if store is not None and store.kind == "memory" else None
+
+    async def _with(self, step):
+        store = self.store or open_store(self.store_url)
+        try:
+            return await step(Snapshots(store, Clock(store), self.apis))
+        finally:
+            if store is not self.store:
+                await store.close()
+
+    def check(self, doc: Any) -> None:
+        """SnapshotError before anything is served when the document can't be restored."""
+        clock = Clock(self.store)  # type: ignore[arg-type]  # record_at reads no store
+        Snapshots(self.store, clock, self.apis).check(doc)  # type: ignore[arg-type]
+
+    async def load(self, doc: Any) -> str:
+        answer = await self._with(lambda snapshots: snapshots.restore(doc))
+        records = sum(n for spaces in answer["restored"].values() for n in spaces.values())
+        return f"{records} records, clock {answer['clock']['now']}"
+
+    async def save(self, path: str | os.PathLike) -> str:
+        """Write the state to `path` whole (a temporary file renamed over it)."""
+        doc = await self._with(lambda snapshots: snapshots.take())
+        target = Path(path)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(partial, target)
+        records = sum(len(r) for spaces in doc["apis"].values() for r in spaces.values())
+        return f"{records} records, clock {doc['clock']['now']}"
