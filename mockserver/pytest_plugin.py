@@ -3,8 +3,11 @@
 - `mockserver`: a `MockClient` for a real server on 127.0.0.1 and a free port, reset before each
   test; `.url` is the base URL to give the client under test. One server per test session, so
   one per pytest-xdist worker.
-- `@pytest.mark.mockserver(apis=[...], settings={...}, api_settings={...})` gives that test a
-  dedicated server with those settings instead (e.g. a pinned API key or a lower rate limit).
+- `@pytest.mark.mockserver(api_settings={...})` applies those API settings (a pinned API key, a
+  lower rate limit) to the session's server for that test, at run time (PATCH
+  /__mock/settings), and restores the start-up settings at teardown: no server of its own.
+  What can't change at run time, `apis=[...]` and `settings={...}` (the store, the bind
+  address, ...), gives that test a dedicated server with those settings instead.
 - `--mockserver-api NAME` (repeatable) or the ini option `mockserver_apis` limits the session
   server to some APIs; `--mockserver-validate-responses` checks every answer against its spec.
 
@@ -41,8 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "mockserver(apis=None, settings=None, api_settings=None): give this test a dedicated "
-        "mock server with these settings",
+        "mockserver(apis=None, settings=None, api_settings=None): apply api_settings to the "
+        "session's mock server for this test; apis or settings give it a server of its own",
     )
 
 
@@ -68,28 +71,53 @@ def mockserver_session(request: pytest.FixtureRequest):
         yield server
 
 
+def _marker(request: pytest.FixtureRequest) -> tuple[dict, dict | None]:
+    """(the marker's API settings, the rest of its settings when it needs a server of its own,
+    else None)."""
+    marker = request.node.get_closest_marker("mockserver")
+    if marker is None:
+        return {}, None
+    kwargs = dict(marker.kwargs)
+    apis, server = kwargs.pop("apis", None), dict(kwargs.pop("settings", None) or {})
+    api_settings = dict(kwargs.pop("api_settings", None) or {})
+    if kwargs:
+        raise pytest.UsageError(f"unknown mockserver marker argument(s): {', '.join(kwargs)}")
+    if apis is None and not server:
+        return api_settings, None
+    return api_settings, {"apis": apis, **server}
+
+
+def _configure(client, api_settings: dict) -> None:
+    from mockserver.client import MockClientError
+
+    for api, values in api_settings.items():
+        try:
+            client.configure(api, **values)
+        except MockClientError as exc:
+            error = exc.body.get("error", {}) if isinstance(exc.body, dict) else {}
+            message = error.get("message", exc.body)
+            raise pytest.UsageError(
+                f"mockserver marker api_settings for {api!r}: {message}"
+            ) from None
+
+
 @pytest.fixture
 def mockserver(request: pytest.FixtureRequest):
     """A MockClient for a reset mock server; `.url` is its base URL."""
     from mockserver.client import MockClient
     from mockserver.server import BackgroundServer
 
-    marker = request.node.get_closest_marker("mockserver")
-    if marker is not None:
-        kwargs = dict(marker.kwargs)
-        overrides = dict(kwargs.pop("settings", None) or {})
-        extra = {
-            "apis": kwargs.pop("apis", None),
-            "api_settings": kwargs.pop("api_settings", None),
-            **overrides,
-        }
-        if kwargs:
-            raise pytest.UsageError(f"unknown mockserver marker argument(s): {', '.join(kwargs)}")
-        with BackgroundServer(_settings(request.config, **extra)) as server:
+    api_settings, dedicated = _marker(request)
+    if dedicated is not None:
+        settings = _settings(request.config, api_settings=api_settings or None, **dedicated)
+        with BackgroundServer(settings) as server:
             with MockClient(server.url, token=server.settings.control_token) as client:
                 yield client
         return
     server = request.getfixturevalue("mockserver_session")
     with MockClient(server.url) as client:
-        client.reset()
+        client.reset()  # the start-up settings too
+        _configure(client, api_settings)
         yield client
+        if api_settings:
+            client.restore_settings()
