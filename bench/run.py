@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import loadgen
+import plugin_marker
 import report
 import targets
 import tools
@@ -44,6 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--prism-spec", type=Path, default=REPO_DIR / "specs" / "statusbadge.yaml")
     parser.add_argument("--no-prism", action="store_true")
     parser.add_argument("--no-scale", action="store_true")
+    parser.add_argument("--no-marker", action="store_true", help="skip the pytest marker row")
     parser.add_argument(
         "--wait-quiet", type=float, default=0, help="wait up to S seconds for an idle machine"
     )
@@ -435,6 +437,9 @@ def main(argv: list[str] | None = None) -> int:
         document["rows"] += rows
         if not args.no_scale and mock_spec is not None:
             document["rows"] += scale_phase(args, procs, log_dir, document, mock_spec)
+        if not args.no_marker:
+            say("pytest: a test with the api_settings marker vs a plain test")
+            document["rows"] += plugin_marker.rows(tests=10 if args.quick else 40)
     except KeyboardInterrupt:
         interrupted = True
         document["notes"].append("interrupted: partial results")

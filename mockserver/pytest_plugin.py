@@ -104,20 +104,29 @@ def _configure(client, api_settings: dict) -> None:
 @pytest.fixture
 def mockserver(request: pytest.FixtureRequest):
     """A MockClient for a reset mock server; `.url` is its base URL."""
-    from mockserver.client import MockClient
-    from mockserver.server import BackgroundServer
-
     api_settings, dedicated = _marker(request)
     if dedicated is not None:
+        from mockserver.client import MockClient
+        from mockserver.server import BackgroundServer
+
         settings = _settings(request.config, api_settings=api_settings or None, **dedicated)
         with BackgroundServer(settings) as server:
             with MockClient(server.url, token=server.settings.control_token) as client:
                 yield client
         return
-    server = request.getfixturevalue("mockserver_session")
-    with MockClient(server.url) as client:
-        client.reset()  # the start-up settings too
-        _configure(client, api_settings)
+    client = request.getfixturevalue("_mockserver_session_client")
+    client.reset()  # the start-up settings too
+    _configure(client, api_settings)
+    yield client
+    if api_settings:
+        client.restore_settings()
+
+
+@pytest.fixture(scope="session")
+def _mockserver_session_client(mockserver_session):
+    """One MockClient for the session's server: an HTTP client costs tens of milliseconds to
+    build (its TLS context), more than a reset, so tests share one."""
+    from mockserver.client import MockClient
+
+    with MockClient(mockserver_session.url) as client:
         yield client
-        if api_settings:
-            client.restore_settings()
