@@ -7,10 +7,12 @@ Each handler is a few lines: it parses, asks the context, and renders. Per-API r
 from __future__ import annotations
 
 from mockserver import __version__
-from mockserver.core.api import ErrorBody
+from mockserver.core.api import ErrorBody, MockApi
 from mockserver.core.clock import parse_iso
 from mockserver.core.context import MockContext
 from mockserver.core.errors import FieldError, MockError
+from mockserver.faults import check_rule
+from mockserver.spec.loader import operations, parsed_spec
 
 __all__ = ["ControlHandlers", "render_control_error"]
 
@@ -128,18 +130,35 @@ class ControlHandlers:
         return report, 200, {"Content-Type": "application/json"}
 
     async def control_faults_add(self, body: dict):
-        self._api(body["api"])
-        if not (body.get("status") or body.get("delay_ms") or body.get("drop")):
+        api = self.ctx.apis.get(body["api"])
+        if api is None:
+            problems = [
+                FieldError(
+                    "api", "enum", f"not enabled; enabled: {', '.join(self.ctx.apis)}", body["api"]
+                )
+            ]
+        else:
+            problems = check_rule(body, self._fault_operations(api))
+        if problems:
             raise MockError(
                 400,
                 "validation",
-                "a fault needs status, delay_ms or drop",
-                fields=[
-                    FieldError("status", "required", "one of status, delay_ms, drop is required")
-                ],
+                "; ".join(f"{p.key}: {p.message}" for p in problems),
+                fields=problems,
             )
         fault = await self.ctx.faults.add(body, await self.ctx.clock.now())
         return fault, 201
+
+    @staticmethod
+    def _fault_operations(api: MockApi) -> set[str]:
+        """The operations a fault can fire on: all but the CORS preflights the gate answers
+        before it looks at faults."""
+        cors = api.cors_headers() is not None
+        return {
+            op.operation_id
+            for op in operations(parsed_spec(api.spec))
+            if not (cors and op.method == "OPTIONS")
+        }
 
     async def control_faults(self, api: str | None = None):
         return {"faults": await self.ctx.faults.list(self._api(api))}, 200
