@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from mockserver.core.clock import iso_utc, parse_iso
-from mockserver.core.redaction import Redactor
+from mockserver.core.redaction import Redactor, current_secrets, install_log_scrubber, mask
 from mockserver.store import Store
 
 __all__ = ["Journal", "NOT_JSON", "body_for_journal", "new_entry", "parse_body"]
@@ -31,18 +31,24 @@ def parse_body(raw: bytes) -> Any:
 
 
 def body_for_journal(raw: bytes, cap: int, redactor: Redactor, parsed: Any = None) -> Any:
-    """The request or response body as JSON when it parses, else as (capped) text. `parsed`
-    is `parse_body(raw)` when the caller has it already (one parse per request body)."""
+    """The request or response body as JSON when it parses (secret fields masked at any depth),
+    else as capped text with every secret of this request masked: those found by field name in
+    the text (form-encoded, broken JSON) and those collected so far (its headers, its query).
+    `parsed` is `parse_body(raw)` when the caller has it already (one parse per request body).
+    A body over the cap is scanned whole before it is cut, so a cut secret is masked too."""
     if not raw:
         return None
-    if len(raw) <= cap:
-        value = parse_body(raw) if parsed is None else parsed
-        if value is not NOT_JSON:
+    secrets = current_secrets()
+    value = parse_body(raw) if parsed is None else parsed
+    if value is not NOT_JSON:
+        redactor.collect(value, secrets)
+        if len(raw) <= cap:
             return redactor.body(value)
-    text = raw[:cap].decode("utf-8", errors="replace")
-    if len(raw) > cap:
-        text += f"... ({len(raw)} bytes)"
-    return text
+    text = redactor.text(raw.decode("utf-8", errors="replace"), secrets)
+    if len(raw) <= cap:
+        return text
+    cut = text.encode("utf-8")[:cap].decode("utf-8", errors="replace")
+    return secrets.scrub(cut) + f"... ({len(raw)} bytes)"
 
 
 class Journal:
@@ -51,15 +57,36 @@ class Journal:
     ) -> None:
         self._store = store
         self.redactor = redactor or Redactor()
+        install_log_scrubber()
         self.cap = cap
         self.apis = apis
 
     async def record(self, api: str, entry: dict) -> None:
+        """Store a finished entry: every secret its request carried is masked in every string
+        of it (violations, identity, bodies, headers), then it gets its id."""
+        secrets = entry.pop("_secrets", None)
+        if secrets is None:
+            secrets = current_secrets()
+        self._mask_violations(entry["violations"])
+        if secrets:
+            entry = secrets.scrub_all(entry)
         seq = await self._store.update(
             "_journal", "seq", lambda s: ({"n": (s or {"n": 0})["n"] + 1}, (s or {"n": 0})["n"] + 1)
         )
         entry["id"] = seq
         await self._store.log_append(f"{api}:journal", entry, self.cap)
+
+    def _mask_violations(self, violations: list[dict]) -> None:
+        """A violation of a secret field, header or parameter shows its value masked, even one
+        too short to be searched for elsewhere."""
+        names = self.redactor.params | self.redactor.headers
+        for v in violations:
+            parts = [p for p in str(v.get("key") or "").split(".") if p and not p.isdigit()]
+            value = v.get("value")
+            if parts and parts[-1].lower() in names and isinstance(value, str) and value:
+                v["value"] = mask(value)
+                if isinstance(v.get("message"), str):
+                    v["message"] = v["message"].replace(value, mask(value))
 
     async def entries(
         self,
@@ -99,7 +126,11 @@ def new_entry(
     headers: list[tuple[bytes, bytes]],
     redactor: Redactor,
 ) -> dict:
+    """A request's entry, begun as it arrives: its secrets (headers, query) are collected and
+    become the current request's, for its body, its violations and the log lines meanwhile."""
+    secrets = redactor.begin(headers, query)
     return {
+        "_secrets": secrets,
         "id": 0,
         "at": iso_utc(at, micros=True),
         "epoch": at,
@@ -107,7 +138,7 @@ def new_entry(
         "operation": operation,
         "method": method,
         "path": path,
-        "query": query,
+        "query": redactor.query(query),
         "status": 0,
         "valid": True,
         "violations": [],
