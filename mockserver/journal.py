@@ -17,7 +17,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from mockserver.core.clock import iso_utc, parse_iso
-from mockserver.core.redaction import Redactor, current_secrets, install_log_scrubber, mask
+from mockserver.core.redaction import (
+    Redactor,
+    current_secrets,
+    install_log_scrubber,
+    mask,
+    nested_deeper,
+)
 from mockserver.store import Store
 
 __all__ = [
@@ -35,6 +41,7 @@ NOT_JSON = object()
 DEFAULT_LIMIT = 100  # entries per page of GET /__mock/requests (specs/control.yaml)
 MAX_LIMIT = 1000
 READ_CHUNK = 50  # entries read from the store per API at a time
+MAX_BODY_DEPTH = 64  # a body nested deeper is journaled as text
 
 
 def parse_body(raw: bytes) -> Any:
@@ -57,6 +64,8 @@ def body_for_journal(raw: bytes, cap: int, redactor: Redactor, parsed: Any = Non
         return None
     secrets = current_secrets()
     value = parse_body(raw) if parsed is None else parsed
+    if value is not NOT_JSON and nested_deeper(value, MAX_BODY_DEPTH):
+        value = NOT_JSON  # kept as text: walking it would exhaust the stack
     if value is not NOT_JSON:
         redactor.collect(value, secrets)
         if len(raw) <= cap:

@@ -33,12 +33,17 @@ __all__ = [
     "install_log_scrubber",
     "mask",
     "mask_credential",
+    "nested_deeper",
 ]
 
 KEEP = 6  # characters of a secret that stay readable
 # Shorter secrets are masked where they are known to be (their header, field or parameter) but
 # not searched for in free text, where three characters would match ordinary words.
 SCAN_MIN = KEEP + 1
+# A request carries one or two credentials; a body stuffed with thousands of `token` fields must
+# not make every string of its entry cost thousands of searches. Past this many, values are
+# still masked where they are found by name, but no longer searched for elsewhere.
+MAX_SECRETS = 32
 
 # Credentials any HTTP API may carry, and the mock's own control token.
 GENERIC_HEADERS = frozenset(
@@ -75,7 +80,7 @@ class Secrets:
 
     def add(self, value: Any) -> None:
         text = value if isinstance(value, str) else str(value)
-        if len(text) >= SCAN_MIN and text not in self.values:
+        if len(text) >= SCAN_MIN and text not in self.values and len(self.values) < MAX_SECRETS:
             self.values.add(text)
             self._ordered = None
 
@@ -173,9 +178,20 @@ class Redactor:
 
     def text(self, text: str, secrets: Secrets) -> str:
         """A body that is not JSON: values of secret fields found by name (form-encoded,
-        `name: value`, broken JSON) masked, then every known secret."""
-        for value in self._found_in_text(text):
+        `name: value`, broken JSON) masked in one pass and remembered, then every known
+        secret masked."""
+
+        def hide(m: re.Match) -> str:
+            value = m.group(1)
             secrets.add(value)
+            secrets.add(unquote_plus(value))
+            return m.group(0)[: m.start(1) - m.start(0)] + mask(value)
+
+        text = self._in_text.sub(hide, text)
+        if "=" in text:  # a form field whose name is percent-encoded
+            for name, value in parse_qsl(text, keep_blank_values=True):
+                if name.lower() in self.fields:
+                    secrets.add(value)
         return secrets.scrub(text)
 
     # --- collecting one request's secrets ---------------------------------------------------
@@ -208,14 +224,6 @@ class Redactor:
             for v in parsed:
                 self.collect(v, secrets)
 
-    def _found_in_text(self, text: str) -> list[str]:
-        found = [m.group(1) for m in self._in_text.finditer(text)]
-        if "=" in text:
-            for name, value in parse_qsl(text, keep_blank_values=True):
-                if name.lower() in self.fields:
-                    found.append(value)
-        return found + [unquote_plus(v) for v in found]
-
 
 def _credential_parts(value: str, secrets: Secrets) -> None:
     """A credential header's secret: the part after a Bearer or Basic scheme (so the scheme
@@ -234,6 +242,20 @@ def _credential_parts(value: str, secrets: Secrets) -> None:
             return
         secrets.add(decoded)
         secrets.add(decoded.partition(":")[2])
+
+
+def nested_deeper(value: Any, limit: int) -> bool:
+    """Whether a parsed JSON value nests deeper than `limit` (without recursion, so a body
+    nested thousands deep can be told apart before anything walks it)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _leaves(value: Any) -> list[str]:

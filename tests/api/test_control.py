@@ -239,3 +239,12 @@ def test_the_ring_buffer_keeps_the_newest_entries_in_order_across_pages(make_ser
             c.post("/api/heartbeat", json=BODY)
         read = [e["id"] for p in pages(c, limit=2) for e in p["requests"]]
     assert read == [8, 9, 10, 11, 12]
+
+
+def test_a_deeply_nested_body_is_refused_and_journaled(http):
+    body = b'{"token": ' * 600 + b'"x"' + b"}" * 600
+    r = http.post("/api/heartbeat", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    (entry,) = http.get("/__mock/requests").json()["requests"]
+    assert entry["status"] == 400 and entry["request"]["body"].startswith('{"token": {')
+    assert http.get("/__mock/report").status_code == 200

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from mockserver.apis import api_class, api_names
-from mockserver.core.redaction import KEEP, Redactor, Secrets
+from mockserver.core.redaction import KEEP, MAX_SECRETS, Redactor, Secrets
 from mockserver.journal import Journal, body_for_journal, new_entry
 from mockserver.store.memory import MemoryStore
 
@@ -163,3 +163,23 @@ def test_log_lines_written_while_a_request_is_served_mask_its_secrets(caplog):
     assert first.getMessage() == "GET /x?api_key=abcdef*** failed"
     assert "abcdef***" in caplog.text and caplog.text.count("abcdefghijklmnop") == 1
     assert outside.getMessage().endswith("abcdefghijklmnop")  # no request, nothing to mask
+
+
+def test_a_body_nested_too_deep_to_walk_is_journaled_as_text():
+    deep: list = []
+    inner = deep
+    for _ in range(3000):  # deeper than the interpreter's stack: built without recursion
+        inner.append([])
+        inner = inner[0]
+    raw = b"[" * 3001 + b"]" * 3001
+    text = body_for_journal(raw, 100, REDACTOR, deep)
+    assert text == "[" * 100 + f"... ({len(raw)} bytes)"
+
+
+def test_a_request_stuffed_with_secrets_is_searched_for_a_bounded_number():
+    secrets = Secrets()
+    for i in range(5000):
+        secrets.add(f"sk_live_{i:08d}")
+    assert len(secrets.values) == MAX_SECRETS
+    body = {"token": [f"sk_live_{i:08d}" for i in range(5000)]}
+    assert set(REDACTOR.body(body)["token"]) == {"sk_liv***"}  # by name, every one
