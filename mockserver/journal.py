@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 NOT_JSON = object()
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 DEFAULT_LIMIT = 100  # entries per page of GET /__mock/requests (specs/control.yaml)
 MAX_LIMIT = 1000
 READ_CHUNK = 50  # entries read from the store per API at a time
@@ -64,12 +65,13 @@ def body_for_journal(raw: bytes, cap: int, redactor: Redactor, parsed: Any = Non
         return None
     secrets = current_secrets()
     value = parse_body(raw) if parsed is None else parsed
-    if value is not NOT_JSON and nested_deeper(value, MAX_BODY_DEPTH):
+    deep = raw.count(b"[") + raw.count(b"{") > MAX_BODY_DEPTH  # else it can't nest that deep
+    if value is not NOT_JSON and deep and nested_deeper(value, MAX_BODY_DEPTH):
         value = NOT_JSON  # kept as text: walking it would exhaust the stack
     if value is not NOT_JSON:
-        redactor.collect(value, secrets)
+        masked = redactor.body(value, secrets)
         if len(raw) <= cap:
-            return redactor.body(value)
+            return masked
     text = redactor.text(raw.decode("utf-8", errors="replace"), secrets)
     if len(raw) <= cap:
         return text
@@ -121,7 +123,7 @@ class Journal:
         if secrets is None:
             secrets = current_secrets()
         self._mask_violations(entry["violations"])
-        if secrets:
+        if secrets and secrets.may_show_in(_dumps(entry)):
             entry = secrets.scrub_all(entry)
         seq = await self._store.update(
             "_journal", "seq", lambda s: ({"n": (s or {"n": 0})["n"] + 1}, (s or {"n": 0})["n"] + 1)

@@ -51,6 +51,8 @@ GENERIC_HEADERS = frozenset(
 )
 GENERIC_FIELDS = frozenset({"password", "secret", "api_key", "apikey", "access_token"})
 
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')  # what JSON text writes differently
+
 _REQUEST: contextvars.ContextVar[Secrets | None] = contextvars.ContextVar(
     "mockserver_request_secrets", default=None
 )
@@ -106,6 +108,14 @@ class Secrets:
                         return text[:-size] + mask(value[:size])
         return text
 
+    def may_show_in(self, json_text: str) -> bool:
+        """False only when no secret, whole or cut short, can be in the value `json_text`
+        encodes (ensure_ascii=False): a cheap test before `scrub_all` walks it."""
+        for value in self.values:
+            if _JSON_ESCAPED.search(value) or value[:SCAN_MIN] in json_text:
+                return True
+        return False
+
     def scrub_all(self, value: Any) -> Any:
         """Every string in a JSON-like value scrubbed (dict keys are names, not secrets)."""
         if not self.values:
@@ -148,20 +158,23 @@ class Redactor:
     def header(self, name: str, value: str) -> str:
         return mask_credential(value) if name.lower() in self.headers else value
 
-    def body(self, body: Any) -> Any:
+    def body(self, body: Any, secrets: Secrets | None = None) -> Any:
         """A parsed body with every value under a secret field masked, at any depth and of any
-        shape (a token sent as an array or an object is masked inside)."""
+        shape (a token sent as an array or an object is masked inside); the values masked are
+        added to `secrets`, to be masked wherever else they show."""
         if isinstance(body, dict):
-            return {
-                k: (
-                    _mask_all(v)
-                    if isinstance(k, str) and k.lower() in self.fields
-                    else self.body(v)
-                )
-                for k, v in body.items()
-            }
+            out = {}
+            for k, v in body.items():
+                if isinstance(k, str) and k.lower() in self.fields:
+                    if secrets is not None:
+                        for leaf in _leaves(v):
+                            secrets.add(leaf)
+                    out[k] = _mask_all(v)
+                else:
+                    out[k] = self.body(v, secrets)
+            return out
         if isinstance(body, list):
-            return [self.body(v) for v in body]
+            return [self.body(v, secrets) for v in body]
         return body
 
     def query(self, query: str) -> str:
@@ -210,19 +223,6 @@ class Redactor:
                     secrets.add(unquote_plus(value))
         _REQUEST.set(secrets)
         return secrets
-
-    def collect(self, parsed: Any, secrets: Secrets) -> None:
-        """The values under secret fields of a parsed JSON body, at any depth."""
-        if isinstance(parsed, dict):
-            for k, v in parsed.items():
-                if isinstance(k, str) and k.lower() in self.fields:
-                    for leaf in _leaves(v):
-                        secrets.add(leaf)
-                else:
-                    self.collect(v, secrets)
-        elif isinstance(parsed, list):
-            for v in parsed:
-                self.collect(v, secrets)
 
 
 def _credential_parts(value: str, secrets: Secrets) -> None:

@@ -214,7 +214,16 @@ def test_a_page_past_the_end_is_empty(http):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("limit", 0), ("limit", 1001), ("limit", -1), ("limit", "x"), ("after", -1), ("after", "x")],
+    [
+        ("limit", 0),
+        ("limit", 1001),
+        ("limit", -1),
+        ("limit", "x"),
+        ("after", -1),
+        ("after", "x"),
+        ("after", 2**53),
+        ("after", "9" * 5000),
+    ],
 )
 def test_limit_and_after_out_of_bounds_are_a_400_in_the_control_format(http, name, value):
     http.post("/api/heartbeat", json=BODY)

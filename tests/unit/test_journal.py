@@ -183,3 +183,16 @@ def test_a_request_stuffed_with_secrets_is_searched_for_a_bounded_number():
     assert len(secrets.values) == MAX_SECRETS
     body = {"token": [f"sk_live_{i:08d}" for i in range(5000)]}
     assert set(REDACTOR.body(body)["token"]) == {"sk_liv***"}  # by name, every one
+
+
+@pytest.mark.parametrize("key", ['ab"cdefghijkl', "ab\\cdefghijkl", "abcdefghijkl"])
+def test_the_cheap_test_before_scrubbing_never_skips_a_secret(key):
+    """Journal.record walks an entry only when its JSON text may hold a secret; a secret that
+    JSON escapes (a quote, a backslash) is always walked for."""
+    ctx, entry = begun(headers=[(b"x-api-key", key.encode())])
+    entry["violations"] = [{"key": "", "rule": "x", "message": f"got {key[:9]}", "value": key}]
+    journal = Journal(MemoryStore(), cap=10, apis=["statusbadge"], redactor=REDACTOR)
+    asyncio.run(journal.record("statusbadge", entry))
+    (stored,) = asyncio.run(journal.entries())
+    assert stored["violations"][0]["value"] == key[:KEEP] + "***"
+    assert stored["violations"][0]["message"] == f"got {key[:KEEP]}***"
