@@ -68,22 +68,14 @@ end
 return 1
 """
 
-# Add ARGV[3] to the log KEYS[1] at seq ARGV[1] (one past the newest when empty), keep the
-# newest ARGV[2] entries. Returns the log's length.
+# Add ARGV[3] to the log KEYS[1] at seq ARGV[1] (one past the newest when empty) and keep the
+# newest ARGV[2] entries (ranks 0 .. -(cap+1) go). Returns the log's length.
 _LOG_APPEND = """
-local seq = tonumber(ARGV[1])
-if not seq then
-  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-  seq = (last[2] and tonumber(last[2]) or 0) + 1
-end
+local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2]
+local seq = tonumber(ARGV[1]) or tonumber(newest or 0) + 1
 redis.call('ZADD', KEYS[1], seq, string.format('%d', seq) .. ':' .. ARGV[3])
-local n = redis.call('ZCARD', KEYS[1])
-local cap = tonumber(ARGV[2])
-if n > cap then
-  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - cap - 1)
-  n = cap
-end
-return n
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[2]) - 1)
+return redis.call('ZCARD', KEYS[1])
 """
 
 # Delete each field ARGV[2i-1] only if it still holds ARGV[2i] (purge must not remove a
@@ -272,11 +264,7 @@ class RedisStore:
         page = {} if limit is None else {"start": 0, "num": limit}
         with self._guard():
             members = await self._redis.zrangebyscore(self._log(ns), low, "+inf", **page)
-        out = []
-        for member in members:
-            seq, _, text = member.partition(":")
-            out.append((int(seq), text))
-        return out
+        return [(int(seq), text) for seq, _, text in (m.partition(":") for m in members)]
 
     async def log_clear(self, ns: str) -> None:
         with self._guard():
