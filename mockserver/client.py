@@ -8,6 +8,7 @@ reached as an attribute named by the API: `client.statusbadge.servers()`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -105,12 +106,49 @@ class MockClient:
         status: int | None = None,
         valid: bool | None = None,
         since: str | None = None,
+        page_size: int = 1000,
     ) -> list[dict]:
+        """Every matching journal entry, oldest first (read page by page)."""
+        return list(
+            self.iter_requests(
+                api=api, status=status, valid=valid, since=since, page_size=page_size
+            )
+        )
+
+    def iter_requests(
+        self,
+        *,
+        api: str | None = None,
+        status: int | None = None,
+        valid: bool | None = None,
+        since: str | None = None,
+        after: int | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[dict]:
+        """The matching journal entries past `after`, oldest first, one page (`page_size`, at
+        most 1000) in memory at a time."""
         params: dict[str, Any] = {"api": api, "status": status, "since": since}
         if valid is not None:
             params["valid"] = "true" if valid else "false"
         params = {k: v for k, v in params.items() if v is not None}
-        return self._call("GET", "/__mock/requests", params=params)["requests"]
+        while True:
+            page = self.requests_page(after=after, limit=page_size, **params)
+            yield from page["requests"]
+            following = page["next_after"]
+            if following is None:
+                return
+            if after is not None and following <= after:
+                raise MockClientError("GET", "/__mock/requests", 200, "next_after went backwards")
+            after = following
+
+    def requests_page(
+        self, *, after: int | None = None, limit: int | None = None, **filters: Any
+    ) -> dict:
+        """One page of the journal as the control API answers it: `requests`, `count` and
+        `next_after` (None when nothing more matched)."""
+        params = {"after": after, "limit": limit, **filters}
+        params = {k: v for k, v in params.items() if v is not None}
+        return self._call("GET", "/__mock/requests", params=params)
 
     def clear_requests(self) -> None:
         self._call("DELETE", "/__mock/requests")
