@@ -494,3 +494,29 @@ def test_every_response_shows_an_example_or_says_it_has_no_body(doc, page_name):
             elif block.count('class="example"') < len(content) or "No example." in block:
                 missing.append(f"{op.method} {op.native} {status}")
     assert not missing, f"{doc.file}: responses without an example:\n" + "\n".join(missing)
+
+
+def test_the_build_opens_no_connection(tmp_path, monkeypatch):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the docs build tried to open a socket")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    assert build_site(tmp_path)
+
+
+def test_the_readme_shows_a_desktop_and_a_phone_screenshot(repo_root):
+    readme = (Path(repo_root) / "README.md").read_text(encoding="utf-8")
+    shots = re.findall(r'<img src="(docs/screenshots/[^"]+\.png)"', readme)
+    assert {Path(s).stem for s in shots} == {"docs-desktop", "docs-phone"}
+    for shot in shots:
+        assert (Path(repo_root) / shot).stat().st_size > 10_000, shot
+
+
+def test_cli_docs_counts_the_pages_it_wrote(tmp_path, capsys):
+    from mockserver.cli import main
+
+    assert main(["docs", "--out", str(tmp_path / "site")]) == 0
+    assert f"wrote {len(PAGES)} pages to" in capsys.readouterr().out
