@@ -10,9 +10,9 @@ installed `swagger_ui_bundle` package (`swagger-ui/...`), never from a CDN. Ever
 set) guards it like the rest of `/__mock`.
 
 The samples on these pages name the mock at the address the reader used (the request's Host,
-when it is a plain host[:port]; otherwise the default 127.0.0.1:8080). Pages are rendered on the
-first request for an address and kept (for a few addresses): the app is built for every test
-server, and most never serve a page.
+when it is a plain host[:port], for the first few addresses; otherwise the default
+127.0.0.1:8080). Pages are rendered on the first request for an address and kept: the app is
+built for every test server, and most never serve a page.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ ASSET_TYPES = {
 HOST = re.compile(
     r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$"
 )
-MAX_ORIGINS = 8  # pages kept per address the docs were read at
+MAX_ORIGINS = 8  # addresses the pages are rendered for (and kept); then the default one
 _NOT_MARKDOWN = {"example", "examples", "default", "enum"}
 
 
@@ -130,11 +130,12 @@ class DocsApp:
         self._assets: dict[str, tuple[bytes, str]] = {}
 
     def files(self, origin: str = DEFAULT_ORIGIN) -> dict[str, tuple[bytes, str]]:
+        """The site for one address. Past MAX_ORIGINS addresses, the default one's: a render
+        takes a few hundred ms, so a client rotating Host names must not get one per request."""
+        if origin not in self._files and len(self._files) >= MAX_ORIGINS:
+            origin = DEFAULT_ORIGIN
         if origin not in self._files:
-            files = self._render(origin)
-            if len(self._files) >= MAX_ORIGINS:  # many Host names: render, don't keep
-                return files
-            self._files[origin] = files
+            self._files[origin] = self._render(origin)
         return self._files[origin]
 
     def _render(self, origin: str) -> dict[str, tuple[bytes, str]]:

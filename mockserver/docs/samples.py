@@ -166,6 +166,10 @@ def _auth(doc: SpecDoc, op: Operation, overrides: Overrides):
             headers.append(("Authorization", f"{how.title()} {credential or PLACEHOLDER_TOKEN}"))
         elif kind == "apiKey" and scheme.get("in") == "query":
             query.append((scheme.get("name", name), credential or PLACEHOLDER_KEY))
+        elif kind == "apiKey" and scheme.get("in") == "cookie":
+            headers.append(
+                ("Cookie", f"{scheme.get('name', name)}={credential or PLACEHOLDER_KEY}")
+            )
         elif kind == "apiKey":
             headers.append((scheme.get("name", name), credential or PLACEHOLDER_KEY))
     return headers, query, basic

@@ -439,3 +439,18 @@ def test_live_control_swagger_ui_offers_each_api_s_control_routes(browser, live,
     # issue 17 item 11: Markdown no longer swallows `<api>` in the description
     assert "(specs/control/<api>.yaml)" in visit.text
     visit.close()
+
+
+def test_the_journal_on_the_live_page_shows_hostile_requests_as_text(browser, live):
+    httpx.post(f"{live.url}/__mock/reset").raise_for_status()
+    hostile = "/api/status/%3Cimg%20src=x%20onerror=window.pwned=1%3E"
+    assert httpx.get(f"{live.url}{hostile}").status_code in (400, 404)
+    api = next(a for a in APIS if a.name == "statusbadge")
+    op = next(o for o in api.spec.operations if o.op["operationId"] == "statusbadge_status")
+    anchor = SpecPage(api.spec).op_anchor(op)
+    visit = Visit(browser, f"{live.url}/__mock/docs/{api.name}.html")
+    visit.page.wait_for_selector(f"#{anchor} .recent table", timeout=15_000)
+    assert visit.page.locator(f"#{anchor} .recent img").count() == 0
+    assert "<img src=x" in visit.page.inner_text(f"#{anchor} .recent table")
+    assert visit.page.evaluate("window.pwned === undefined")
+    visit.close()

@@ -520,3 +520,47 @@ def test_cli_docs_counts_the_pages_it_wrote(tmp_path, capsys):
 
     assert main(["docs", "--out", str(tmp_path / "site")]) == 0
     assert f"wrote {len(PAGES)} pages to" in capsys.readouterr().out
+
+
+def test_samples_send_each_kind_of_credential_where_its_scheme_says():
+    from mockserver.docs.samples import build_request, curl
+
+    schemes = {
+        "q": {"type": "apiKey", "in": "query", "name": "key"},
+        "c": {"type": "apiKey", "in": "cookie", "name": "sid"},
+        "h": {"type": "apiKey", "in": "header", "name": "X-Key"},
+        "b": {"type": "http", "scheme": "bearer"},
+        "u": {"type": "http", "scheme": "basic"},
+    }
+    spec = {
+        "servers": [{"url": "https://vendor.test/v1"}],
+        "components": {"securitySchemes": schemes},
+        "paths": {
+            "/a/{id}": {
+                "get": {
+                    "security": [{"q": [], "c": [], "h": [], "b": [], "u": []}],
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        },
+                        {"name": "n", "in": "query", "required": True, "example": "a b"},
+                        {"name": "opt", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {"204": {"description": "ok"}},
+                }
+            }
+        },
+    }
+    doc = SpecDoc("t", spec, "t.yaml")
+    req = build_request(doc, doc.operations[0], "http://mock:1")
+    assert req.url == "http://mock:1/v1/a/1?n=a+b&key=YOUR_API_KEY"
+    assert dict(req.headers) == {
+        "Cookie": "sid=YOUR_API_KEY",
+        "X-Key": "YOUR_API_KEY",
+        "Authorization": "Bearer YOUR_TOKEN",
+    }
+    assert req.basic == ("username", "password") and req.expect == 204 and not req.has_body
+    assert "--user 'username:password'" in curl(req)

@@ -227,3 +227,23 @@ def test_the_site_assets_are_served_with_their_types(client):
         response = client.get(f"/__mock/docs/{name}")
         assert response.status_code == 200, name
         assert response.headers["content-type"].startswith(kind), name
+
+
+def test_past_a_few_addresses_the_pages_use_the_default_one_without_rendering_again():
+    from starlette.testclient import TestClient
+
+    from mockserver.apis import api_class
+    from mockserver.docs.live import MAX_ORIGINS, DocsApp
+
+    docs = DocsApp(
+        SPEC_DIR, [(n, api_class(n).spec, api_class(n).control_spec) for n in api_names()]
+    )
+    renders: list[str] = []
+    render = docs._render
+    docs._render = lambda origin: renders.append(origin) or render(origin)
+    client = TestClient(docs)
+    for i in range(MAX_ORIGINS + 5):
+        page = client.get("/__mock/docs/sonoran.html", headers={"host": f"h{i}:8080"}).text
+        shown = f"http://h{i}:8080/v2/" if i < MAX_ORIGINS else "http://127.0.0.1:8080/v2/"
+        assert shown in page, i
+    assert renders == [f"http://h{i}:8080" for i in range(MAX_ORIGINS)] + ["http://127.0.0.1:8080"]
