@@ -454,3 +454,54 @@ def test_the_journal_on_the_live_page_shows_hostile_requests_as_text(browser, li
     assert "<img src=x" in visit.page.inner_text(f"#{anchor} .recent table")
     assert visit.page.evaluate("window.pwned === undefined")
     visit.close()
+
+
+def test_the_live_page_follows_journal_pages_to_the_newest_requests(browser, live):
+    """The journal as a paged control API answers it (limit, after, next_after): the page reads
+    on until next_after is null and shows the newest. (A journal without paging answers all at
+    once, without next_after: the other live tests.)"""
+    import json
+    from urllib.parse import parse_qs, urlparse
+
+    asked: list[dict] = []
+
+    def journal(route):
+        query = {k: v[0] for k, v in parse_qs(urlparse(route.request.url).query).items()}
+        asked.append(query)
+        after, limit = int(query.get("after", 0)), int(query["limit"])
+        ids = list(range(after + 1, min(after + limit, 2500) + 1))
+        entries = [
+            {
+                "id": i,
+                "at": "2026-04-08T21:35:00Z",
+                "api": "statusbadge",
+                "method": "POST",
+                "operation": "statusbadge_heartbeat",
+                "path": "/api/heartbeat",
+                "query": "",
+                "status": 200,
+                "valid": True,
+                "violations": [],
+                "fault": None,
+            }
+            for i in ids
+        ]
+        body = {
+            "requests": entries,
+            "count": len(entries),
+            "next_after": ids[-1] if ids[-1] < 2500 else None,
+        }
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    api = next(a for a in APIS if a.name == "statusbadge")
+    anchor = SpecPage(api.spec).op_anchor(api.spec.operations[0])
+    page = browser.new_page()
+    page.route("**/__mock/requests?*", journal)
+    page.goto(f"{live.url}/__mock/docs/{api.name}.html")
+    page.wait_for_selector(f"#{anchor} .recent table", timeout=15_000)
+    shown = page.locator(f"#{anchor} .recent tr td:first-child").all_inner_texts()
+    assert shown == ["2500", "2499", "2498", "2497", "2496"]
+    assert "2500 request(s)" in page.inner_text(f"#{anchor} .recent")
+    assert [q.get("after", "0") for q in asked] == ["0", "1000", "2000"]
+    assert {q["api"] for q in asked} == {"statusbadge"}
+    page.close()
