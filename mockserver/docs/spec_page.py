@@ -319,10 +319,12 @@ class SpecPage:
         )
 
     # --- navigation ---------------------------------------------------------------------------
-    def nav_operations(self) -> str:
+    def nav_operations(self, relative: bool = False) -> str:
+        """One link per operation; `relative`: its path below the spec's base (under a group
+        heading that names the base)."""
         return "".join(
             f'<li><a href="#{self.op_anchor(op)}"><span class="m {op.method}">{op.method}</span> '
-            f"{esc(op.native)}</a></li>"
+            f"{esc(op.path if relative else op.native)}</a></li>"
             for op in self.doc.operations
         )
 

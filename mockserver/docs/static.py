@@ -65,8 +65,14 @@ def _site_nav(apis: list[ApiDoc], current: str) -> str:
 
 def _page_nav(pages: list[tuple[str, SpecPage]], behaviour: str) -> str:
     """ "On this page": each spec's operations, the behaviour, each spec's schemas."""
+    grouped = len(pages) > 1  # the control page: one group per spec, paths below its base
     ops = "".join(
-        (f'<li class="nav-group">{esc(title)}</li>' if title else "") + page.nav_operations()
+        (
+            f'<li class="nav-group">{esc(title or "core")} <code>{esc(page.doc.base)}</code></li>'
+            if grouped
+            else ""
+        )
+        + page.nav_operations(relative=grouped)
         for title, page in pages
     )
     schemas = "".join(page.nav_schemas() for _, page in pages)
@@ -79,8 +85,11 @@ def _page_nav(pages: list[tuple[str, SpecPage]], behaviour: str) -> str:
     )
 
 
-def _facts(doc: SpecDoc, origin: str, extra: list[str]) -> str:
-    auth = "; ".join(inline(line) for line in doc.auth())
+CONTROL_AUTH = "none, or <code>X-Mock-Token</code> when the mock runs with a control token"
+
+
+def _facts(doc: SpecDoc, origin: str, extra: list[str], auth: str | None = None) -> str:
+    auth = auth or "; ".join(inline(line) for line in doc.auth())
     facts = [f"Base URL on the mock: <code>{esc(origin + doc.base)}</code>", f"Auth: {auth}"]
     if doc.source:
         facts.append(f"Source document: <code>{esc(doc.source)}</code>")
@@ -154,7 +163,7 @@ def render_control_page(apis: list[ApiDoc], control: SpecDoc, live: bool, origin
     body = (
         f'<h1>{esc(control.title)}</h1><p class="summary">'
         f"{inline(first_paragraph(control.info.get('description')))}</p>"
-        + _facts(control, origin, ui)
+        + _facts(control, origin, ui, CONTROL_AUTH)
         + f'<h2 id="operations">Operations</h2>{sections}'
         + '<h2 id="behaviour">Behaviour</h2><p>Not a vendor API: every route here is the mock\'s '
         "own design, so nothing is documented elsewhere. Each API's own routes sit below "
@@ -188,7 +197,7 @@ def render_index(apis: list[ApiDoc], control: SpecDoc, live: bool) -> str:
     rows.append(
         f'<tr><td><a href="control.html">{esc(control.title)}</a>{ui}</td>'
         f"<td>{endpoints(control)}<br>+ each API's routes under <code>/__mock/&lt;api&gt;/</code>"
-        "</td><td>none (or <code>X-Mock-Token</code> when the mock runs with a control token)</td>"
+        f"</td><td>{CONTROL_AUTH}</td>"
         "<td>— (the mock's own)</td><td>—</td></tr>"
     )
     body = (
