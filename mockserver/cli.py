@@ -103,7 +103,8 @@ def _docs(args: argparse.Namespace) -> int:
         return _fail("docs: pass --out DIR, --readme FILE or --check-readme FILE")
     if args.out:
         written = build_site(args.out)
-        print(f"wrote {len(written)} pages to {args.out}/ (open {Path(args.out) / 'index.html'})")
+        pages = sum(1 for path in written if path.suffix == ".html")
+        print(f"wrote {pages} pages to {args.out}/ (open {Path(args.out) / 'index.html'})")
     readme = args.readme or args.check_readme
     if readme:
         path = Path(readme)
