@@ -1,4 +1,4 @@
-"""`mockserver serve | docs | contract | check-specs`."""
+"""`mockserver serve | docs | contract | check-specs`; `mockserver --version`."""
 
 from __future__ import annotations
 
@@ -127,9 +127,24 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def version() -> str:
+    """The installed distribution's version (the package's own when run from a bare checkout)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("heartbeat-mockserver")
+    except PackageNotFoundError:
+        from mockserver import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockserver", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mockserver {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+    parser.set_defaults(commands=sub.choices)
 
     serve = sub.add_parser("serve", help="serve the mock APIs")
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
@@ -185,6 +200,20 @@ def _check_specs(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every error names the command it belongs to and shows that command's usage (argparse
+    alone reports an unknown option of `serve` with the top-level usage). Arguments after `--`
+    go to a command that passes them on (`contract` to pytest) and are refused by the others."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1 :]
+    args, unknown = parser.parse_known_args(argv)
+    command = args.commands[args.command]
+    if unknown:
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if extra and not getattr(args, "extra_args_for", None):
+        command.error(f"takes no arguments after --: {' '.join(extra)}")
+    args.extra_args = extra
     return args.func(args)
