@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 pytest_plugins = ["pytester"]
 
 EXAMPLE = """
@@ -84,3 +86,62 @@ def test_one_server_per_xdist_worker(pytester, monkeypatch):
     workers = {w for w, _ in pairs}
     assert workers == {"gw0", "gw1"}
     assert len({u for _, u in pairs}) == 2  # each worker its own server
+
+
+def test_an_integrator_project_runs_with_warnings_as_errors(pytester):
+    """In a fresh process (in this one connexion is imported already, so its import-time
+    warnings could not show): `-W error` passes, and a plain run shows no warning summary."""
+    pytester.makepyfile(EXAMPLE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error")
+    result.assert_outcomes(passed=2)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    assert "warnings summary" not in result.stdout.str()
+
+
+def test_an_unknown_api_option_is_one_usage_error_for_the_session(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("i", range(3))
+        def test_uses_the_mock(mockserver, i):
+            pass
+        """
+    )
+    result = pytester.runpytest("--mockserver-api", "statusbagde")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if "statusbagde" in line]
+    assert errors == [
+        "ERROR: --mockserver-api: unknown API 'statusbagde'; did you mean statusbadge? "
+        "(known: statusbadge, sonoran, collect, lucit, playwave)"
+    ]
+    assert "test_uses_the_mock" not in result.stdout.str()
+
+
+def test_a_wrongly_typed_marker_setting_fails_its_test_in_one_line(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.mockserver(api_settings={"statusbadge": {"ttl_seconds": "ten"}})
+        def test_typo(mockserver):
+            pass
+
+        @pytest.mark.mockserver(settings={"validate_response": True})
+        def test_unknown(mockserver):
+            pass
+
+        def test_others_still_run(mockserver):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=2)
+    out = result.stdout.str()
+    assert (
+        "@pytest.mark.mockserver(api_settings={'statusbadge': {'ttl_seconds': ...}}): "
+        "expected a number, got 'ten'" in out
+    )
+    assert "unknown setting 'validate_response'; did you mean validate_responses?" in out
+    assert "Traceback" not in out
