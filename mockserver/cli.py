@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
 
 __all__ = ["main"]
@@ -43,7 +44,6 @@ def _serve(args: argparse.Namespace) -> int:
             )
         from mockserver.app import build_app
         from mockserver.server import bind_socket
-        from mockserver.spec.loader import heartbeat_route
 
         app = build_app(settings)
         sock = bind_socket(settings.host, settings.port)
@@ -52,15 +52,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     host, port = sock.getsockname()[:2]
     base = f"http://{host}:{port}"
-    for name, api in app.ctx.apis.items():
-        method, path = heartbeat_route(api.spec, api.heartbeat_operation) or ("", api.prefixes[0])
-        print(f"{name:<12} {method:<5} {base}{path}  auth: {api.auth_hint()}", flush=True)
-    control = (
-        "off"
-        if not settings.control
-        else f"{base}/__mock" + (" (X-Mock-Token required)" if settings.control_token else "")
-    )
-    print(f"{'control':<12} {control}", flush=True)
+    from mockserver.docs.landing import seeding_warnings, serve_summary
+    from mockserver.settings import env_warnings
+
+    print("\n".join(serve_summary(app.ctx.apis, base, settings)), flush=True)
+    for warning in env_warnings() + seeding_warnings(app.ctx.apis, settings):
+        print(warning, file=sys.stderr, flush=True)
 
     if app.ctx.store.kind == "redis":
         from mockserver.store.redis import unreachable
@@ -127,6 +124,7 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+@functools.cache
 def version() -> str:
     """The installed distribution's version (the package's own when run from a bare checkout)."""
     from importlib.metadata import PackageNotFoundError

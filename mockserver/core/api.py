@@ -56,6 +56,9 @@ class MockApi:
     control_spec: ClassVar[str | None] = None  # under specs/control/, paths below /__mock/<name>
     prefixes: ClassVar[tuple[str, ...]]  # native path prefixes routed to this API
     heartbeat_operation: ClassVar[str | None] = None
+    # Why a client can't use the API before something is seeded through the control API (a
+    # sentence for `serve`'s summary and the landing page, and a warning with --no-control).
+    needs_seeding: ClassVar[str | None] = None
     control_client: ClassVar[type | None] = None  # an ApiControl subclass: typed control calls
     # Read a body sent without Content-Type as JSON (assumed, README) unless the document makes
     # the header required (002 does: PlayWave answers 415 itself).
