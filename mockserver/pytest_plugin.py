@@ -110,13 +110,16 @@ def _marker_settings(config: pytest.Config, marker: pytest.Mark):
         from mockserver.settings import Settings, SettingsError, check_api_settings
 
     kwargs = dict(marker.kwargs)
-    overrides = dict(kwargs.pop("settings", None) or {})
+    overrides = kwargs.pop("settings", None) or {}
+    if not isinstance(overrides, dict):
+        pytest.fail(f"@pytest.mark.mockserver(settings=...) wants a dict, got {overrides!r}")
     apis = kwargs.pop("apis", None)
     api_settings = kwargs.pop("api_settings", None) or {}
     if kwargs:
         raise pytest.UsageError(f"unknown mockserver marker argument(s): {', '.join(kwargs)}")
     where = "@pytest.mark.mockserver"
-    fields = [f for f in Settings.__dataclass_fields__ if f not in ("port", "api_settings")]
+    fields = [f for f in Settings.__dataclass_fields__ if f != "api_settings"]
+    apis = [apis] if isinstance(apis, str) else apis
     try:
         for name in overrides:
             if name not in fields:
@@ -127,13 +130,13 @@ def _marker_settings(config: pytest.Config, marker: pytest.Mark):
         _check_apis(list(apis or []), f"{where}(apis=...)")
         origins = {
             api: {n: f"{where}(api_settings={{{api!r}: {{{n!r}: ...}}}})" for n in values}
-            for api, values in api_settings.items()
+            for api, values in (api_settings.items() if isinstance(api_settings, dict) else ())
             if isinstance(values, dict)
         }
         check_api_settings(api_settings, origins)
     except (SettingsError, ValueError, pytest.UsageError) as exc:
         pytest.fail(str(exc), pytrace=False)
-    return _settings(config, apis=apis, api_settings=api_settings or None, **overrides)
+    return _settings(config, **{"apis": apis, "api_settings": api_settings or None, **overrides})
 
 
 @pytest.fixture(scope="session")

@@ -111,7 +111,9 @@ def _read_file(path: Path, layers: _Layers) -> None:
             raise SettingsError(f"{path}: unknown [server] setting {key!r}{hint}")
         layers.server[key] = _server_value(key, value, f"{path} [server] {key}")
     apis = data.get("apis", {})
-    for api, table in apis.items() if isinstance(apis, dict) else [("", None)]:
+    if not isinstance(apis, dict):
+        raise SettingsError(f"{path}: apis must be a table of [apis.<api>] tables")
+    for api, table in apis.items():
         if not isinstance(table, dict):
             raise SettingsError(f"{path}: [apis.{api}] must be a table")
         for key, value in table.items():
@@ -164,7 +166,11 @@ def check_api_settings(
     from mockserver.apis import REGISTRY, api_class
 
     origins = origins or {}
+    if not isinstance(api_settings, dict):
+        raise SettingsError(f"api_settings must map API names to settings, got {api_settings!r}")
     for api, values in api_settings.items():
+        if not isinstance(values, dict):
+            raise SettingsError(f"settings for API {api!r} must be a table, got {values!r}")
         if api not in REGISTRY:
             where = next(iter(origins.get(api, {}).values()), f"settings for API {api!r}")
             raise SettingsError(

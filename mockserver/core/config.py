@@ -154,7 +154,7 @@ def from_text(annotation: Any, text: str) -> Any:
         return flag
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         return text
 
 

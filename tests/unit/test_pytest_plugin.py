@@ -145,3 +145,30 @@ def test_a_wrongly_typed_marker_setting_fails_its_test_in_one_line(pytester):
     )
     assert "unknown setting 'validate_response'; did you mean validate_responses?" in out
     assert "Traceback" not in out
+
+
+def test_odd_marker_arguments_fail_their_test_in_one_line_not_a_traceback(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.mockserver(api_settings="statusbadge")
+        def test_not_a_table(mockserver):
+            pass
+
+        @pytest.mark.mockserver(api_settings={"statusbadge": 5})
+        def test_not_a_table_of_settings(mockserver):
+            pass
+
+        @pytest.mark.mockserver(settings=["port"])
+        def test_settings_not_a_dict(mockserver):
+            pass
+
+        @pytest.mark.mockserver(apis="statusbadge", settings={"port": 0})
+        def test_one_api_by_name(mockserver):
+            assert mockserver.health()["apis"] == ["statusbadge"]
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=3)
+    assert "Traceback" not in result.stdout.str()

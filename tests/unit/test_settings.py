@@ -219,3 +219,47 @@ def test_an_unknown_variable_gets_a_warning_with_the_closest_setting_not_a_refus
         "mockserver: warning: MOCKSERVER_PROT is ignored; did you mean MOCKSERVER_PORT?",
         "mockserver: warning: MOCKSERVER_URL is ignored; it is not a mockserver setting",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("apis = 5\n", "apis must be a table of [apis.<api>] tables"),
+        ("[apis]\nstatusbadge = 5\n", "[apis.statusbadge] must be a table"),
+        ("[server]\nport = 8080.5\n", "[server] port: expected an integer, got 8080.5"),
+        ("[server]\ncontrol = 'no'\n", "[server] control: expected true or false, got 'no'"),
+        ("[apis.statusbadge]\nttl_seconds = nan\n", "ttl_seconds: expected a number, got nan"),
+        ("[apis.statusbadge]\nttl_seconds = inf\n", "ttl_seconds: expected a number, got inf"),
+    ],
+)
+def test_odd_files_are_refused_in_one_line(tmp_path, text, message):
+    cfg = tmp_path / "m.toml"
+    cfg.write_text(text)
+    with pytest.raises(SettingsError) as raised:
+        load_settings(cfg, env={})
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"MOCKSERVER_PORT": ""},
+        {"MOCKSERVER_STATUSBADGE__TTL_SECONDS": "[" * 100_000},
+        {"MOCKSERVER_STATUSBADGE__TTL_SECONDS": "Infinity"},
+        {"MOCKSERVER_COLLECT__USERS": "bob"},
+        {"MOCKSERVER_STATUSBADGE__": "1"},
+    ],
+)
+def test_odd_variables_are_refused_in_one_line(env):
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env=env)
+    assert next(iter(env)) in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_settings_built_in_code_that_are_not_tables_are_refused():
+    from mockserver.settings import check_api_settings
+
+    with pytest.raises(SettingsError, match="must map API names"):
+        check_api_settings("statusbadge")
+    with pytest.raises(SettingsError, match="settings for API 'statusbadge' must be a table"):
+        check_api_settings({"statusbadge": "ttl_seconds"})
