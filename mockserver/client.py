@@ -9,9 +9,15 @@ reached as an attribute named by the API: `client.statusbadge.servers()`.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:  # the per-API attributes, typed for IDEs (at run time: __getattr__)
+    from mockserver.apis.controls import ApiControls as _PerApiAttributes
+else:
+    _PerApiAttributes = object
 
 __all__ = ["MockClient", "MockClientError", "ApiControl"]
 
@@ -49,7 +55,7 @@ class ApiControl:
         return self._client._call(method, f"/__mock/{self.api}{path}", **kwargs)
 
 
-class MockClient:
+class MockClient(_PerApiAttributes):
     def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
         self.url = base_url.rstrip("/")
         headers = {"X-Mock-Token": token} if token else {}
@@ -79,6 +85,14 @@ class MockClient:
                 raise AttributeError(f"API {name!r} has no control calls")
             self._apis[name] = control(self)
         return self._apis[name]
+
+    def __dir__(self) -> list[str]:
+        """The per-API helpers too (`statusbadge`, ...), for dir(), help() and the completion
+        of REPLs and notebooks."""
+        from mockserver.apis import REGISTRY, api_class
+
+        helpers = [n for n in REGISTRY if getattr(api_class(n), "control_client", None)]
+        return sorted({*super().__dir__(), *helpers})
 
     # --- health and reset -------------------------------------------------------------------
     def health(self) -> dict:
@@ -114,9 +128,31 @@ class MockClient:
         status: int | None = None,
         valid: bool | None = None,
         since: str | None = None,
+        page_size: int = 1000,
         **matcher: Any,
     ) -> list[dict]:
-        """The journal, oldest first, filtered as `count` filters (the same matcher)."""
+        """Every matching journal entry, oldest first (read page by page); `matcher`: the
+        other criteria `count` takes (operation, method, path, path_pattern, fault, body,
+        headers, until)."""
+        return list(
+            self.iter_requests(
+                api=api, status=status, valid=valid, since=since, page_size=page_size, **matcher
+            )
+        )
+
+    def iter_requests(
+        self,
+        *,
+        api: str | None = None,
+        status: int | None = None,
+        valid: bool | None = None,
+        since: str | None = None,
+        after: int | None = None,
+        page_size: int = 1000,
+        **matcher: Any,
+    ) -> Iterator[dict]:
+        """The matching journal entries past `after`, oldest first, one page (`page_size`, at
+        most 1000) in memory at a time."""
         params: dict[str, Any] = {"api": api, "status": status, "since": since}
         params.update(_criteria(matcher))
         if valid is not None:
@@ -128,7 +164,24 @@ class MockClient:
         if "headers" in params:
             params["header"] = [f"{k}: {v}" for k, v in params.pop("headers").items()]
         params = {k: v for k, v in params.items() if v is not None}
-        return self._call("GET", "/__mock/requests", params=params)["requests"]
+        while True:
+            page = self.requests_page(after=after, limit=page_size, **params)
+            yield from page["requests"]
+            following = page["next_after"]
+            if following is None:
+                return
+            if after is not None and following <= after:
+                raise MockClientError("GET", "/__mock/requests", 200, "next_after went backwards")
+            after = following
+
+    def requests_page(
+        self, *, after: int | None = None, limit: int | None = None, **filters: Any
+    ) -> dict:
+        """One page of the journal as the control API answers it: `requests`, `count` and
+        `next_after` (None when nothing more matched)."""
+        params = {"after": after, "limit": limit, **filters}
+        params = {k: v for k, v in params.items() if v is not None}
+        return self._call("GET", "/__mock/requests", params=params)
 
     def clear_requests(self) -> None:
         self._call("DELETE", "/__mock/requests")

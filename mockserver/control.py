@@ -7,18 +7,64 @@ Each handler is a few lines: it parses, asks the context, and renders. Per-API r
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.responses import StreamingResponse
 
 from mockserver import __version__
-from mockserver.core.api import ErrorBody
+from mockserver.core.api import ErrorBody, MockApi
 from mockserver.core.clock import parse_iso
 from mockserver.core.context import MockContext
 from mockserver.core.errors import FieldError, MockError, value_text
-from mockserver.matcher import Expectation, Matcher, MatcherError, verdict
+from mockserver.faults import check_rule
+from mockserver.journal import DEFAULT_LIMIT, JournalPage
+from mockserver.matcher import Matcher, MatcherError
 from mockserver.runtime_settings import SettingsChangeError
 from mockserver.snapshot import SnapshotError, Snapshots
+from mockserver.spec.loader import operations, parsed_spec
+from mockserver.store import StoreUnavailable
+from mockserver.verification import Expectation, Tally, verdict
 
-__all__ = ["ControlHandlers", "render_control_error"]
+__all__ = ["ControlHandlers", "render_control_error", "stream_page"]
+
+log = logging.getLogger("mockserver")
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+FLUSH_BYTES = 64 * 1024  # a streamed page goes out in pieces about this big
+
+
+async def stream_page(page: JournalPage) -> StreamingResponse:
+    """A journal page as JSON, written as it is read from the store, so a page costs the
+    memory of a store chunk and a write buffer, not of the page. The first entry is read
+    before the answer starts, so a store that is down gets its 503; one that fails later
+    cuts the answer short (the connection is aborted; a client never sees a partial page
+    as a whole one)."""
+    entries = aiter(page)
+    first = await anext(entries, None)
+
+    async def body() -> AsyncIterator[bytes]:
+        buf, entry, sep = bytearray(b'{"requests":['), first, b""
+        while entry is not None:
+            buf += sep + entry.encode("utf-8", "backslashreplace")  # JSON escapes a lone surrogate
+            sep = b","
+            if len(buf) >= FLUSH_BYTES:
+                yield bytes(buf)
+                buf.clear()
+                await asyncio.sleep(0)  # let other requests in between pieces
+            try:
+                entry = await anext(entries, None)
+            except StoreUnavailable:
+                log.warning("journal page cut short: state store unavailable")
+                raise
+        tail = {"count": page.count, "next_after": page.next_after}
+        buf += b"]," + _dumps(tail).encode()[1:]
+        yield bytes(buf)
+
+    return StreamingResponse(body(), media_type="application/json")
 
 
 def render_control_error(err: MockError) -> ErrorBody:
@@ -127,6 +173,8 @@ class ControlHandlers:
         status: int | None = None,
         valid: bool | None = None,
         since: str | None = None,
+        after: int = 0,
+        limit: int = DEFAULT_LIMIT,
         until: str | None = None,
         operation: str | None = None,
         method: str | None = None,
@@ -136,6 +184,7 @@ class ControlHandlers:
         body_contains: str | None = None,
         header: list[str] | None = None,
     ):
+        """One page of the journal, filtered by a matcher (mockserver.matcher)."""
         criteria = {
             "api": api,
             "status": status,
@@ -148,9 +197,10 @@ class ControlHandlers:
             "path_pattern": path_pattern,
             "fault": fault,
         }
-        criteria = _query_matcher(criteria, body_contains, header)
-        entries = await self._matching(criteria, "query")
-        return {"requests": entries, "count": len(entries)}, 200
+        matcher = self._matcher(_query_matcher(criteria, body_contains, header), "query")
+        where = matcher.matches if set(matcher.criteria) - {"api"} else None
+        page = self.ctx.journal.page(limit=limit, after=after, api=api, where=where)
+        return await stream_page(page)
 
     def _matcher(self, criteria: dict, location: str = "body") -> Matcher:
         self._api(criteria.get("api"))
@@ -159,12 +209,15 @@ class ControlHandlers:
         except MatcherError as exc:
             raise _invalid(exc.field, exc.message, exc.value, location) from None
 
-    async def _matching(self, criteria: dict, location: str = "body") -> list[dict]:
-        matcher = self._matcher(criteria, location)
-        return matcher.select(await self.ctx.journal.entries(api=criteria.get("api")))
+    async def _tally(self, matcher: Matcher) -> Tally:
+        """The matcher over the whole journal, read a chunk at a time (bounded memory)."""
+        tally = Tally(matcher)
+        async for entry in self.ctx.journal.scan(api=matcher.criteria.get("api")):
+            tally.add(entry)
+        return tally
 
     async def control_requests_count(self, body: dict):
-        return {"count": len(await self._matching(body))}, 200
+        return {"count": (await self._tally(self._matcher(body))).count}, 200
 
     async def control_verify(self, body: dict):
         criteria = {k: v for k, v in body.items() if k not in ("count", "at_least", "at_most")}
@@ -173,8 +226,7 @@ class ControlHandlers:
             expectation = Expectation.parse(body)
         except MatcherError as exc:
             raise _invalid(exc.field, exc.message, exc.value) from None
-        entries = await self.ctx.journal.entries(api=criteria.get("api"))
-        answer = verdict(matcher, expectation, entries)
+        answer = verdict(matcher, expectation, await self._tally(matcher))
         return answer, 200 if answer["ok"] else 422
 
     async def control_requests_clear(self):
@@ -182,30 +234,47 @@ class ControlHandlers:
         return None, 204
 
     async def control_report(self, api: str | None = None, format: str = "json"):
-        from mockserver.report import build_report, render_text
+        from mockserver.report import ReportBuilder, render_text
 
         name = self._api(api)
-        apis = {name: self.ctx.apis[name]} if name else self.ctx.apis
-        report = build_report(
-            apis, await self.ctx.journal.entries(api=name), await self.ctx.clock.now()
-        )
+        builder = ReportBuilder({name: self.ctx.apis[name]} if name else self.ctx.apis)
+        async for entry in self.ctx.journal.scan(api=name):  # a chunk at a time, never all
+            builder.add(entry)
+        report = builder.build(await self.ctx.clock.now())
         if format == "text":
             return render_text(report), 200, {"Content-Type": "text/plain"}
         return report, 200, {"Content-Type": "application/json"}
 
     async def control_faults_add(self, body: dict):
-        self._api(body["api"])
-        if not (body.get("status") or body.get("delay_ms") or body.get("drop")):
+        api = self.ctx.apis.get(body["api"])
+        if api is None:
+            problems = [
+                FieldError(
+                    "api", "enum", f"not enabled; enabled: {', '.join(self.ctx.apis)}", body["api"]
+                )
+            ]
+        else:
+            problems = check_rule(body, self._fault_operations(api))
+        if problems:
             raise MockError(
                 400,
                 "validation",
-                "a fault needs status, delay_ms or drop",
-                fields=[
-                    FieldError("status", "required", "one of status, delay_ms, drop is required")
-                ],
+                "; ".join(f"{p.key}: {p.message}" for p in problems),
+                fields=problems,
             )
         fault = await self.ctx.faults.add(body, await self.ctx.clock.now())
         return fault, 201
+
+    @staticmethod
+    def _fault_operations(api: MockApi) -> set[str]:
+        """The operations a fault can fire on: all but the CORS preflights the gate answers
+        before it looks at faults."""
+        cors = api.cors_headers() is not None
+        return {
+            op.operation_id
+            for op in operations(parsed_spec(api.spec))
+            if not (cors and op.method == "OPTIONS")
+        }
 
     async def control_faults(self, api: str | None = None):
         return {"faults": await self.ctx.faults.list(self._api(api))}, 200

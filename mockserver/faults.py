@@ -7,12 +7,90 @@ the store, so with several workers a rule with `times: 1` fires exactly once.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from mockserver.core.clock import iso_utc
+from mockserver.core.errors import FieldError
 from mockserver.store import Store
 
-__all__ = ["Faults"]
+__all__ = ["BODILESS", "Faults", "check_rule"]
+
+# RFC 9110 6.4.1 / 15.3.5-6 / 15.4.5: these answers carry no content, whatever the rule says.
+BODILESS = frozenset({204, 205, 304})
+# RFC 9110 5.6.2 `token`: what a header name may be.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9110 5.5 field-value: visible characters, SP, HTAB and obs-text (latin-1 0x80-0xFF).
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+# Headers a rule may not set: message framing and hop-by-hop fields (RFC 9110 7.6.1, 8.6; RFC
+# 9112 6.1), which the gate and the HTTP server write themselves. A second Content-Length or
+# Transfer-Encoding desynchronises the client's connection; Date and Server would go out twice.
+_RESERVED = frozenset(
+    {
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+        "date",
+        "server",
+    }
+)
+
+
+def check_rule(rule: dict[str, Any], operation_ids: Iterable[str]) -> list[FieldError]:
+    """Why a fault rule can't be stored (empty when it can). The schema in specs/control.yaml
+    has checked types and ranges; this checks what a schema can't say. A rule that would put
+    an invalid HTTP answer on the wire is refused when it is created, not when it fires."""
+    problems: list[FieldError] = []
+    operation = rule.get("operation")
+    known = sorted(operation_ids)
+    if operation is not None and operation not in known:
+        problems.append(
+            FieldError(
+                "operation",
+                "enum",
+                f"not an operation of {rule['api']}; one of: {', '.join(known)}",
+                operation,
+            )
+        )
+    if not (rule.get("status") or rule.get("delay_ms") or rule.get("drop")):
+        problems.append(
+            FieldError("status", "required", "one of status, delay_ms, drop is required")
+        )
+    if rule.get("status") in BODILESS and rule.get("body") is not None:
+        problems.append(
+            FieldError("body", "forbidden", f"a {rule['status']} answer has no body", "")
+        )
+    seen: set[str] = set()
+    for name, value in (rule.get("headers") or {}).items():
+        problems += _header_problems(name, value, seen)
+    return problems
+
+
+def _header_problems(name: str, value: str, seen: set[str]) -> list[FieldError]:
+    key = f"headers.{name}"
+    lower = name.lower()
+    if not _TOKEN.fullmatch(name):
+        return [FieldError(key, "format", "a header name is a token: no spaces, no separators")]
+    if lower in _RESERVED:
+        return [FieldError(key, "forbidden", "framing and hop-by-hop headers are the server's")]
+    if lower in seen:
+        return [FieldError(key, "duplicate", "this header is already set (names ignore case)")]
+    seen.add(lower)
+    if not _FIELD_VALUE.fullmatch(value):
+        return [
+            FieldError(
+                key,
+                "format",
+                "a header value is latin-1 text without CR, LF, NUL or other control characters",
+            )
+        ]
+    return []
 
 
 class Faults:

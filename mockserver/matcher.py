@@ -21,9 +21,8 @@ Regular expressions run on Rust's `regex` engine (jsonschema-rs, which schemathe
 matches in time linear in the path whatever the pattern, so a pattern like `(a+)+$` cannot stall
 the mock; lookaround and backreferences are refused, as are patterns over MAX_PATTERN characters.
 
-"Near misses" (WireMock's `/__admin/near-misses`): when a verification fails, the journaled
-requests that did not match, closest first (fewest differing criteria, then newest), each with the
-criteria that differed and what the request had instead.
+`differences` says which criteria a request did not meet and what it had instead: what a
+failed verification's "near misses" show (mockserver.verification).
 """
 
 from __future__ import annotations
@@ -41,17 +40,17 @@ from mockserver.core.redaction import Redactor
 __all__ = [
     "CRITERIA",
     "Difference",
-    "Expectation",
     "Matcher",
     "MatcherError",
     "MAX_BODY_DEPTH",
     "MAX_PATTERN",
-    "verdict",
+    "show",
+    "subset_differences",
+    "summary",
 ]
 
 MAX_PATTERN = 200  # characters of a path_pattern
 MAX_BODY_DEPTH = 32  # nesting of a body subset (a deeper one is no test's intent, and recursion)
-NEAR_MISSES = 3
 CRITERIA = (
     "api",
     "operation",
@@ -98,7 +97,7 @@ class Difference:
         return out
 
 
-def _show(value: Any, limit: int = 80) -> str:
+def show(value: Any, limit: int = 80) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -250,25 +249,11 @@ class Matcher:
     def select(self, entries: list[dict]) -> list[dict]:
         return [e for e in entries if self.matches(e)]
 
-    def near_misses(self, entries: list[dict], limit: int = NEAR_MISSES) -> list[dict]:
-        """The `limit` entries closest to matching without matching: fewest differing criteria
-        first, the newest first among equals; each as its summary and the differences."""
-        scored = []
-        for entry in entries:
-            diffs = self.differences(entry)
-            if diffs:
-                scored.append((len(diffs), -entry.get("id", 0), entry, diffs))
-        scored.sort(key=lambda s: (s[0], s[1]))
-        return [
-            {"request": summary(entry), "differences": [d.as_dict() for d in diffs]}
-            for _, _, entry, diffs in scored[:limit]
-        ]
-
     def describe(self) -> str:
         """The matcher in words, for a failure message."""
         if not self.criteria:
             return "any request"
-        return ", ".join(f"{k}={_show(v, 60)}" for k, v in self.criteria.items())
+        return ", ".join(f"{k}={show(v, 60)}" for k, v in self.criteria.items())
 
 
 def subset_differences(expected: Any, actual: Any, where: str) -> list[Difference]:
@@ -306,85 +291,3 @@ def summary(entry: dict) -> dict:
     """A journal entry in a few fields: enough to find it (`id`) and to read it."""
     keys = ("id", "at", "api", "operation", "method", "path", "status", "valid")
     return {k: entry.get(k) for k in keys}
-
-
-@dataclass(frozen=True)
-class Expectation:
-    """One of `count` (exactly), `at_least`, `at_most`: how many requests must match."""
-
-    kind: str
-    n: int
-
-    @classmethod
-    def parse(cls, body: dict) -> Expectation:
-        given = [k for k in ("count", "at_least", "at_most") if body.get(k) is not None]
-        if len(given) != 1:
-            raise MatcherError(
-                "count",
-                "give exactly one of count, at_least, at_most"
-                + (f" (got {', '.join(given)})" if given else ""),
-            )
-        n = body[given[0]]
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise MatcherError(given[0], f"{given[0]} must be an integer >= 0", n)
-        return cls(given[0], n)
-
-    def holds(self, count: int) -> bool:
-        if self.kind == "count":
-            return count == self.n
-        if self.kind == "at_least":
-            return count >= self.n
-        return count <= self.n
-
-    def text(self) -> str:
-        words = {"count": "exactly", "at_least": "at least", "at_most": "at most"}
-        return f"{words[self.kind]} {self.n} request{'' if self.n == 1 else 's'}"
-
-
-def verdict(matcher: Matcher, expectation: Expectation, entries: list[dict]) -> dict:
-    """`POST /__mock/verify`'s answer: `ok` and `count`; on failure also what was expected, and
-    what explains it: the near misses when too few matched, the matching requests (newest
-    first) when too many did, and a message a person can act on (what MockClient.verify
-    raises)."""
-    matched = [e for e in entries if matcher.matches(e)]
-    count = len(matched)
-    if expectation.holds(count):
-        return {"ok": True, "count": count}
-    too_few = count < expectation.n
-    body: dict[str, Any] = {
-        "ok": False,
-        "count": count,
-        "expected": expectation.text(),
-        "near_misses": matcher.near_misses(entries) if too_few else [],
-    }
-    if not too_few:
-        newest = sorted(matched, key=lambda e: -e.get("id", 0))[:NEAR_MISSES]
-        body["matched"] = [summary(e) for e in newest]
-    body["message"] = failure_message(matcher, body, len(entries))
-    return body
-
-
-def failure_message(matcher: Matcher, body: dict, journaled: int) -> str:
-    """A failed verification in lines a person can act on: what was asked, what was found,
-    then the closest requests and how each differed (or the requests that matched too many)."""
-    lines = [
-        f"expected {body['expected']} matching {matcher.describe()}, "
-        f"but {body['count']} matched ({journaled} in the journal)"
-    ]
-    if body["near_misses"]:
-        lines.append("closest requests that did not match:")
-    elif "matched" not in body:
-        lines.append("no request in the journal comes close" if journaled else "")
-    for miss in body["near_misses"]:
-        lines.append("  " + _request_line(miss["request"]))
-        for d in miss["differences"]:
-            got = "missing" if d.get("missing") else _show(d.get("actual"))
-            lines.append(f"      {d['field']}: expected {_show(d['expected'])}, got {got}")
-    if body.get("matched"):
-        lines.append("requests that matched (newest first):")
-        lines += ["  " + _request_line(r) for r in body["matched"]]
-    return "\n".join(line for line in lines if line)
-
-
-def _request_line(r: dict) -> str:
-    return f"#{r['id']} {r['method']} {r['path']} -> {r['status']} at {r['at']} ({r['api']})"

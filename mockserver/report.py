@@ -14,7 +14,7 @@ from collections import defaultdict
 from mockserver.core.api import CadencePolicy, MockApi
 from mockserver.core.clock import iso_utc
 
-__all__ = ["build_report", "render_text"]
+__all__ = ["ReportBuilder", "build_report", "render_text"]
 
 
 def _fmt(seconds: float) -> str:
@@ -74,63 +74,96 @@ def _findings(
     return out
 
 
-def build_report(apis: dict[str, MockApi], entries: list[dict], now: float) -> dict:
-    by_api: dict[str, list[dict]] = defaultdict(list)
-    for e in entries:
-        by_api[e["api"]].append(e)
-    report: dict = {"generated_at": iso_utc(now), "apis": {}}
-    for name, api in apis.items():
-        mine = by_api.get(name, [])
-        statuses: dict[str, int] = defaultdict(int)
-        for e in mine:
-            statuses[str(e["status"])] += 1
-        invalid = [
-            {k: e[k] for k in ("id", "at", "operation", "method", "path", "status", "violations")}
-            for e in mine
-            if not e["valid"]
-        ]
-        clients: dict[str, list[dict]] = defaultdict(list)
-        for e in mine:
-            if (
-                e.get("identity")
-                and e["operation"] == api.heartbeat_operation
-                and not e.get("fault")
-            ):
-                clients[e["identity"]].append(e)
-        cadence = []
-        for identity, beats in sorted(clients.items()):
-            times = [b["epoch"] for b in beats]
-            gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-            policy = api.cadence(identity, beats) or CadencePolicy(interval=None)
-            cadence.append(
-                {
-                    "identity": identity,
-                    "heartbeats": len(beats),
-                    "first": beats[0]["at"],
-                    "last": beats[-1]["at"],
-                    "interval": {
-                        "min": min(gaps) if gaps else None,
-                        "median": statistics.median(gaps) if gaps else None,
-                        "max": max(gaps) if gaps else None,
-                    },
-                    "documented": {
-                        "interval": policy.interval,
-                        "ttl": policy.ttl,
-                        "rate_limit": list(policy.rate_limit) if policy.rate_limit else None,
-                    },
-                    "findings": _findings(policy, times, gaps, [b["status"] for b in beats], now),
-                }
+class _ApiTally:
+    """What the report keeps of one API's entries: counts, the invalid ones, and per client
+    each heartbeat's time and status plus its newest heartbeat whole."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.faulted = 0
+        self.statuses: dict[str, int] = defaultdict(int)
+        self.invalid: list[dict] = []
+        self.beats: dict[str, list[dict]] = defaultdict(list)
+        self.newest: dict[str, dict] = {}
+
+
+class ReportBuilder:
+    """The report, built one journal entry at a time (`add`, in id order), so it costs the
+    memory of what it reports, not of the journal it reads (issue 23, item 14). An API's
+    `cadence()` gets each client's heartbeats slim (`epoch`, `at`, `status`) and the newest
+    one whole."""
+
+    def __init__(self, apis: dict[str, MockApi]) -> None:
+        self.apis = apis
+        self._tally = {name: _ApiTally() for name in apis}
+
+    def add(self, e: dict) -> None:
+        tally = self._tally.get(e["api"])
+        if tally is None:
+            return
+        tally.requests += 1
+        tally.statuses[str(e["status"])] += 1
+        if e.get("fault"):
+            tally.faulted += 1
+        if not e["valid"]:
+            keys = ("id", "at", "operation", "method", "path", "status", "violations")
+            tally.invalid.append({k: e[k] for k in keys})
+        api = self.apis[e["api"]]
+        identity = e.get("identity")
+        if identity and e["operation"] == api.heartbeat_operation and not e.get("fault"):
+            tally.beats[identity].append(
+                {"epoch": e["epoch"], "at": e["at"], "status": e["status"]}
             )
-        report["apis"][name] = {
-            "requests": len(mine),
-            "valid": len(mine) - len(invalid),
-            "invalid": len(invalid),
-            "faulted": sum(1 for e in mine if e.get("fault")),
-            "statuses": dict(statuses),
-            "invalid_requests": invalid,
-            "clients": cadence,
-        }
-    return report
+            tally.newest[identity] = e
+
+    def build(self, now: float) -> dict:
+        report: dict = {"generated_at": iso_utc(now), "apis": {}}
+        for name, api in self.apis.items():
+            tally = self._tally[name]
+            report["apis"][name] = {
+                "requests": tally.requests,
+                "valid": tally.requests - len(tally.invalid),
+                "invalid": len(tally.invalid),
+                "faulted": tally.faulted,
+                "statuses": dict(tally.statuses),
+                "invalid_requests": tally.invalid,
+                "clients": [
+                    _cadence(api, identity, beats[:-1] + [tally.newest[identity]], now)
+                    for identity, beats in sorted(tally.beats.items())
+                ],
+            }
+        return report
+
+
+def _cadence(api: MockApi, identity: str, beats: list[dict], now: float) -> dict:
+    times = [b["epoch"] for b in beats]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    policy = api.cadence(identity, beats) or CadencePolicy(interval=None)
+    return {
+        "identity": identity,
+        "heartbeats": len(beats),
+        "first": beats[0]["at"],
+        "last": beats[-1]["at"],
+        "interval": {
+            "min": min(gaps) if gaps else None,
+            "median": statistics.median(gaps) if gaps else None,
+            "max": max(gaps) if gaps else None,
+        },
+        "documented": {
+            "interval": policy.interval,
+            "ttl": policy.ttl,
+            "rate_limit": list(policy.rate_limit) if policy.rate_limit else None,
+        },
+        "findings": _findings(policy, times, gaps, [b["status"] for b in beats], now),
+    }
+
+
+def build_report(apis: dict[str, MockApi], entries, now: float) -> dict:
+    """The report over `entries` (any iterable, in id order)."""
+    builder = ReportBuilder(apis)
+    for e in entries:
+        builder.add(e)
+    return builder.build(now)
 
 
 def render_text(report: dict) -> str:

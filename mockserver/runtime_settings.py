@@ -135,7 +135,11 @@ class RuntimeSettings:
             apis = await self.store.update(NS, KEY, write)
         except ValueError as exc:
             message = str(exc)
-            named = [n for n in changes if n in message] or list(changes)
+            named = (  # the setting the message quotes, else one it names, else the first
+                [n for n in changes if repr(n) in message]
+                or [n for n in changes if n in message]
+                or list(changes)
+            )
             raise SettingsChangeError(400, message, named[0] if named else None) from None
         self._apply(apis, version)
         return self.describe_api(name)

@@ -1,26 +1,36 @@
 """`/__mock/docs/`: the docs on the running mock, for the APIs it serves.
 
-The same pages as the static site (index, `<api>.html`, control.html), plus each API's spec as
+The same pages as the static site (index, `<api>.html`, control.html, assets/), plus "try it"
+on each operation (a link to it in Swagger UI, and a button that sends its sample request) and
+its last journaled requests (assets/live.js reads `GET /__mock/requests`); each API's spec as
 JSON (`<api>/openapi.json`, `control/openapi.json`, `control/<api>/openapi.json`) and its
 interactive Swagger UI (`<api>/ui/`, `control/ui/`), with Swagger UI's assets copied from the
 installed `swagger_ui_bundle` package (`swagger-ui/...`), never from a CDN. Everything sits under
 `/__mock`, which no vendor API uses, so nothing can shadow a native path; the control token (when
-set) guards it like the rest of `/__mock`. Pages are rendered on the first request and kept: the
-app is built for every test server, and most never serve a page.
+set) guards it like the rest of `/__mock`.
+
+The samples on these pages name the mock at the address the reader used (the request's Host,
+when it is a plain host[:port], for the first few addresses; otherwise the default
+127.0.0.1:8080). Pages are rendered on the first request for an address and kept: the app is
+built for every test server, and most never serve a page.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 from mockserver.control import render_control_error
 from mockserver.core.errors import MockError
+from mockserver.docs.html import esc
 from mockserver.docs.model import SpecDoc, load_api_docs
-from mockserver.docs.static import esc, render_site
+from mockserver.docs.samples import DEFAULT_ORIGIN
+from mockserver.docs.static import site_files
 
-__all__ = ["DocsApp", "swagger_page"]
+__all__ = ["DocsApp", "markdown_safe", "origin_of", "swagger_page"]
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
@@ -30,6 +40,11 @@ ASSET_TYPES = {
     ".map": JSON,
     ".png": "image/png",
 }
+HOST = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$"
+)
+MAX_ORIGINS = 8  # addresses the pages are rendered for (and kept); then the default one
+_NOT_MARKDOWN = {"example", "examples", "default", "enum"}
 
 
 def swagger_page(title: str, specs: list[tuple[str, str]]) -> str:
@@ -57,10 +72,44 @@ def swagger_page(title: str, specs: list[tuple[str, str]]) -> str:
     )
 
 
+def _markdown_text(text: str) -> str:
+    """`<` outside code spans as `&lt;`: Swagger UI renders descriptions as Markdown with HTML,
+    where `specs/control/<api>.yaml` would lose its `<api>` as an unknown tag."""
+    parts = text.split("`")
+    return "`".join(part if i % 2 else part.replace("<", "&lt;") for i, part in enumerate(parts))
+
+
+def markdown_safe(node: Any) -> Any:
+    """A copy of a spec whose `description` texts read in Swagger UI as written; examples,
+    defaults and enums are data and stay as they are."""
+    if isinstance(node, dict):
+        return {
+            key: _markdown_text(value)
+            if key == "description" and isinstance(value, str)
+            else value
+            if key in _NOT_MARKDOWN
+            else markdown_safe(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [markdown_safe(value) for value in node]
+    return node
+
+
+def origin_of(scope) -> str:
+    """The mock's root as the reader reached it, for the samples; the default for anything
+    that is not a plain host[:port] (a Host header is the client's to write)."""
+    host = next((v for k, v in scope.get("headers") or [] if k == b"host"), b"").decode("latin-1")
+    if not HOST.match(host):
+        return DEFAULT_ORIGIN
+    scheme = "https" if scope.get("scheme") == "https" else "http"
+    return f"{scheme}://{host}{scope.get('root_path', '')}".rstrip("/")
+
+
 def spec_json(doc: SpecDoc, *, serve_here: bool) -> bytes:
     """The spec for Swagger UI. A vendor spec's first server is the vendor's host; "Try it out"
     must call this mock, so a server at this host (the spec's base path) goes first."""
-    spec = copy.deepcopy(doc.spec)
+    spec = markdown_safe(copy.deepcopy(doc.spec))
     if serve_here:
         here = {"url": doc.base or "/", "description": "this mock"}
         spec["servers"] = [here, *doc.servers]
@@ -77,18 +126,23 @@ class DocsApp:
         self.spec_dir = spec_dir
         self.apis = apis  # (name, spec file, control spec file) per enabled API
         self.prefix = prefix
-        self._files: dict[str, tuple[bytes, str]] | None = None
+        self._files: dict[str, dict[str, tuple[bytes, str]]] = {}
         self._assets: dict[str, tuple[bytes, str]] = {}
 
-    def files(self) -> dict[str, tuple[bytes, str]]:
-        if self._files is None:
-            self._files = self._render()
-        return self._files
+    def files(self, origin: str = DEFAULT_ORIGIN) -> dict[str, tuple[bytes, str]]:
+        """The site for one address. Past MAX_ORIGINS addresses, the default one's: a render
+        takes a few hundred ms, so a client rotating Host names must not get one per request."""
+        if origin not in self._files and len(self._files) >= MAX_ORIGINS:
+            origin = DEFAULT_ORIGIN
+        if origin not in self._files:
+            self._files[origin] = self._render(origin)
+        return self._files[origin]
 
-    def _render(self) -> dict[str, tuple[bytes, str]]:
+    def _render(self, origin: str) -> dict[str, tuple[bytes, str]]:
         apis, control = load_api_docs(self.spec_dir, self.apis)
         files = {
-            name: (text.encode(), HTML) for name, text in render_site(apis, control, True).items()
+            name: (data, ASSET_TYPES.get(Path(name).suffix, HTML))
+            for name, data in site_files(apis, control, True, origin).items()
         }
         files[""] = files["index.html"]
         pickers = [("../openapi.json", "control")]
@@ -131,7 +185,7 @@ class DocsApp:
             await self._error(send, error)
             return
         name = rest[1:]
-        files = self.files()
+        files = self.files(origin_of(scope))
         found = files.get(name) if rest else None
         if found is None and name.startswith("swagger-ui/"):
             found = self.asset(name[len("swagger-ui/") :])

@@ -15,6 +15,7 @@ from typing import Any
 from mockserver.core.api import ErrorBody, MockApi
 from mockserver.core.context import MockContext
 from mockserver.core.errors import MockError
+from mockserver.faults import BODILESS
 from mockserver.http.apps import api_app
 from mockserver.journal import NOT_JSON, body_for_journal, new_entry, parse_body
 from mockserver.settings import Settings
@@ -60,13 +61,13 @@ class ApiGate:
         return None, {}
 
     async def _respond(self, send, err: ErrorBody) -> tuple[int, bytes]:
-        body = err.encode()
-        headers = [
-            (b"content-type", err.media_type.encode()),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        headers += [(k.lower().encode(), str(v).encode()) for k, v in err.headers.items()]
-        headers += self.cors_raw
+        body = b"" if err.status in BODILESS else err.encode()
+        headers = [(b"content-type", err.media_type.encode())]
+        if err.status not in (204, 304):  # RFC 9110 8.6
+            headers.append((b"content-length", str(len(body)).encode()))
+        headers += [(k.lower().encode(), str(v).encode("latin-1")) for k, v in err.headers.items()]
+        given = {k for k, _ in headers}
+        headers += [h for h in self.cors_raw if h[0] not in given]  # the answer's own win
         await send({"type": "http.response.start", "status": err.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         return err.status, body
@@ -165,18 +166,27 @@ class ApiGate:
             await send.release()
 
     def _fault_body(self, fault: dict) -> ErrorBody:
-        """The fault's own body, or the API's own error body for the fault's status."""
+        """The fault's own body, or the API's own error body for the fault's status (none for
+        204, 205, 304). The rule's headers (checked by faults.check_rule when it was created)
+        replace the API's own headers of the same name, whatever their case."""
         status, headers = fault["status"], dict(fault["headers"])
-        if fault.get("body") is not None:
-            err = ErrorBody(status, fault["body"], headers)
+        if status in BODILESS:
+            err = ErrorBody(status, b"", {}, media_type="text/plain")
+        elif fault.get("body") is not None:
+            err = ErrorBody(status, fault["body"], {})
             if isinstance(fault["body"], str):
-                given = {k.lower(): v for k, v in headers.items()}
-                err.media_type = given.get("content-type", "text/plain")
-            return err
-        kind = _FAULT_KINDS.get(status, "internal" if status >= 500 else "http_error")
-        err = self.api.render_error(MockError(status, kind, "fault injected", headers=headers))
-        err.status = status  # an API may render e.g. 415 as its 400; the fault asked for 415
-        err.headers.update(headers)
+                err.media_type = "text/plain"
+        else:
+            kind = _FAULT_KINDS.get(status, "internal" if status >= 500 else "http_error")
+            err = self.api.render_error(MockError(status, kind, "fault injected", headers=headers))
+            err.status = status  # an API may render e.g. 415 as its 400; the fault asked for 415
+        given = {k.lower() for k in headers}
+        err.headers = {k: v for k, v in err.headers.items() if k.lower() not in given}
+        for name, value in headers.items():
+            if name.lower() == "content-type":
+                err.media_type = value
+            else:
+                err.headers[name] = value
         return err
 
     async def _read_body(self, scope, receive, limit: int) -> tuple[bytes, bool]:

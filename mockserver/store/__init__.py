@@ -4,6 +4,12 @@ Records are JSON objects (dicts) kept per namespace and key. A record may carry 
 (epoch seconds on the mock clock); the store uses it only for late clean-up (`purge`), never to
 decide expiry: the API fakes compare it with `Clock.now()` when they read (DESIGN.md, "One clock").
 
+A log (the journal) is ordered by a sequence number its writer gives (`seq`; one past the
+newest when absent) and capped to its newest `cap` entries; `log_read(ns, after, limit)` reads
+only the entries past `after`, at most `limit` of them, so a reader pages through it in
+bounded memory (`log_read_text`: the same as (seq, JSON text) pairs, for a reader that passes
+entries on without looking inside).
+
 `update` is the one way to change a record from its old value: it runs the given function on the
 current value and stores the result atomically (the memory store runs it without an await in
 between; the Redis store as an optimistic transaction, a compare-and-set retried on conflict), so
@@ -65,9 +71,15 @@ class Store(Protocol):
 
     async def replace(self, records: dict[str, dict[str, dict]]) -> None: ...
 
-    async def log_append(self, ns: str, entry: dict, cap: int) -> int: ...
+    async def log_append(self, ns: str, entry: dict, cap: int, seq: int | None = None) -> int: ...
 
-    async def log_read(self, ns: str) -> list[dict]: ...
+    async def log_read(
+        self, ns: str, after: int | None = None, limit: int | None = None
+    ) -> list[dict]: ...
+
+    async def log_read_text(
+        self, ns: str, after: int | None = None, limit: int | None = None
+    ) -> list[tuple[int, str]]: ...
 
     async def log_clear(self, ns: str) -> None: ...
 

@@ -7,6 +7,8 @@ All methods are `async` but never await, so each one is atomic on the event loop
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 from collections import deque
 
@@ -18,13 +20,17 @@ _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _loads = json.loads
 
 
+def _seq(item: tuple[int, str]) -> int:
+    return item[0]
+
+
 class MemoryStore:
     kind = "memory"
 
     def __init__(self) -> None:
         # ns -> key -> (json text, expires_at or None)
         self._data: dict[str, dict[str, tuple[str, float | None]]] = {}
-        self._logs: dict[str, deque[str]] = {}
+        self._logs: dict[str, deque[tuple[int, str]]] = {}  # ns -> (seq, json text), by seq
 
     async def get(self, ns: str, key: str) -> dict | None:
         item = self._data.get(ns, {}).get(key)
@@ -87,15 +93,34 @@ class MemoryStore:
             else:
                 self._data.pop(ns, None)
 
-    async def log_append(self, ns: str, entry: dict, cap: int) -> int:
-        log = self._logs.get(ns)
-        if log is None or log.maxlen != cap:
-            log = self._logs[ns] = deque(log or (), maxlen=cap)
-        log.append(_dumps(entry))
+    async def log_append(self, ns: str, entry: dict, cap: int, seq: int | None = None) -> int:
+        log = self._logs.setdefault(ns, deque())
+        last = log[-1][0] if log else 0
+        if seq is None:
+            seq = last + 1
+        item = (seq, _dumps(entry))
+        if seq >= last:
+            log.append(item)  # the usual case: appends come in order
+        else:
+            log.insert(bisect.bisect_right(log, seq, key=_seq), item)
+        while len(log) > cap:
+            log.popleft()
         return len(log)
 
-    async def log_read(self, ns: str) -> list[dict]:
-        return [_loads(e) for e in self._logs.get(ns, ())]
+    async def log_read(
+        self, ns: str, after: int | None = None, limit: int | None = None
+    ) -> list[dict]:
+        return [_loads(text) for _, text in await self.log_read_text(ns, after, limit)]
+
+    async def log_read_text(
+        self, ns: str, after: int | None = None, limit: int | None = None
+    ) -> list[tuple[int, str]]:
+        log = self._logs.get(ns)
+        if not log:
+            return []
+        start = 0 if after is None else bisect.bisect_right(log, after, key=_seq)
+        stop = None if limit is None else start + limit
+        return list(itertools.islice(log, start, stop))
 
     async def log_clear(self, ns: str) -> None:
         self._logs.pop(ns, None)

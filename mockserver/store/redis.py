@@ -4,7 +4,8 @@ Layout, under a key prefix (default `mockserver:`; `redis://host:6379/0?prefix=s
 another, so several mocks can share one Redis; choose prefixes that don't start with one another):
 
     <prefix>h:<ns>   a hash per namespace: field = record key, value = the record as JSON
-    <prefix>l:<ns>   a list per log (the journal): JSON entries, oldest first, trimmed to its cap
+    <prefix>z:<ns>   a sorted set per log (the journal): members `<seq>:<JSON entry>` scored by
+                     seq, trimmed to the newest `cap`; a page is one ZRANGEBYSCORE
 
 Atomicity. Each call is one Redis command, one MULTI/EXEC or one Lua script, so a lost
 connection never leaves a half-written record. `update(ns, key, fn)` runs `fn` in Python, so it
@@ -53,6 +54,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from mockserver.store import StoreUnavailable, Updater
+from mockserver.store.redis_bulk import RedisBulk
 
 __all__ = ["RedisStore", "DEFAULT_PREFIX", "split_prefix", "unreachable"]
 
@@ -79,6 +81,16 @@ else
   redis.call('HDEL', KEYS[1], ARGV[1])
 end
 return 1
+"""
+
+# Add ARGV[3] to the log KEYS[1] at seq ARGV[1] (one past the newest when empty) and keep the
+# newest ARGV[2] entries (ranks 0 .. -(cap+1) go). Returns the log's length.
+_LOG_APPEND = """
+local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2]
+local seq = tonumber(ARGV[1]) or tonumber(newest or 0) + 1
+redis.call('ZADD', KEYS[1], seq, string.format('%d', seq) .. ':' .. ARGV[3])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[2]) - 1)
+return redis.call('ZCARD', KEYS[1])
 """
 
 # Delete each field ARGV[2i-1] only if it still holds ARGV[2i] (purge must not remove a
@@ -147,7 +159,7 @@ def _safe_url(url: str) -> str:
     return urlunsplit(parts._replace(query=""))
 
 
-class RedisStore:
+class RedisStore(RedisBulk):
     """The store protocol of `mockserver.store` on Redis (see the module docstring).
 
     One instance belongs to one event loop (redis-py's asyncio connections do); each worker
@@ -185,6 +197,7 @@ class RedisStore:
         self._cas = self._redis.register_script(_CAS)
         self._delete_unchanged = self._redis.register_script(_DELETE_UNCHANGED)
         self._insert = self._redis.register_script(_INSERT)
+        self._log_append = self._redis.register_script(_LOG_APPEND)
         self._queues: dict[tuple[str, str], list] = {}  # (ns, key) -> [lock, users]
 
     # --- keys -----------------------------------------------------------------------------
@@ -192,7 +205,7 @@ class RedisStore:
         return f"{self.prefix}h:{ns}"
 
     def _log(self, ns: str) -> str:
-        return f"{self.prefix}l:{ns}"
+        return f"{self.prefix}z:{ns}"
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
@@ -296,37 +309,25 @@ class RedisStore:
             await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2 ** min(attempt, 6))))
         raise StoreUnavailable(f"Redis at {self.where}: {ns}/{key} kept changing; gave up")
 
-    async def namespaces(self, prefix: str) -> list[str]:
-        start = len(self.prefix) + 2  # <prefix>h:<ns>
-        pattern = f"{_glob_escape(self.prefix)}h:{_glob_escape(prefix)}*"
-        names = [k[start:] for k in await self._keys(pattern)]
-        return sorted(ns for ns in names if ns == prefix or ns.startswith(prefix + ":"))
-
-    async def replace(self, records: dict[str, dict[str, dict]]) -> None:
-        """One MULTI/EXEC: every namespace is emptied and refilled together, or none is."""
-        encoded = {ns: {k: _dumps(v) for k, v in space.items()} for ns, space in records.items()}
-        with self._guard():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                for ns, space in encoded.items():
-                    pipe.unlink(self._hash(ns))
-                    if space:
-                        pipe.hset(self._hash(ns), mapping=space)
-                await pipe.execute()
-
     # --- logs -----------------------------------------------------------------------------
-    async def log_append(self, ns: str, entry: dict, cap: int) -> int:
-        name = self._log(ns)
+    async def log_append(self, ns: str, entry: dict, cap: int, seq: int | None = None) -> int:
+        args = ["" if seq is None else str(seq), str(cap), _dumps(entry)]
         with self._guard():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.rpush(name, _dumps(entry))
-                pipe.ltrim(name, -cap, -1)
-                length, _ = await pipe.execute()
-        return min(length, cap)
+            return int(await self._log_append(keys=[self._log(ns)], args=args))
 
-    async def log_read(self, ns: str) -> list[dict]:
+    async def log_read(
+        self, ns: str, after: int | None = None, limit: int | None = None
+    ) -> list[dict]:
+        return [_loads(text) for _, text in await self.log_read_text(ns, after, limit)]
+
+    async def log_read_text(
+        self, ns: str, after: int | None = None, limit: int | None = None
+    ) -> list[tuple[int, str]]:
+        low = "-inf" if after is None else f"({after}"
+        page = {} if limit is None else {"start": 0, "num": limit}
         with self._guard():
-            texts = await self._redis.lrange(self._log(ns), 0, -1)
-        return [_loads(t) for t in texts]
+            members = await self._redis.zrangebyscore(self._log(ns), low, "+inf", **page)
+        return [(int(seq), text) for seq, _, text in (m.partition(":") for m in members)]
 
     async def log_clear(self, ns: str) -> None:
         with self._guard():
@@ -337,20 +338,19 @@ class RedisStore:
         with self._guard():
             return [k async for k in self._redis.scan_iter(match=pattern, count=1000)]
 
+    async def _under(self, prefix: str, kinds: str = "hlz") -> list[str]:
+        """The keys of the namespaces `prefix` and `prefix:*` (hashes h, logs l/z)."""
+        start, pattern = len(self.prefix) + 2, _glob_escape(prefix)
+        keys = await self._keys(f"{_glob_escape(self.prefix)}[{kinds}]:{pattern}*")
+        return [k for k in keys if k[start:] == prefix or k[start:].startswith(prefix + ":")]
+
     async def clear(self, prefix: str | None = None) -> None:
         """Everything under this store's prefix, or the namespaces `prefix` and `prefix:*`.
         The keys go in one UNLINK, so a reset is all or nothing."""
         if prefix is None:
-            keys = await self._keys(_glob_escape(self.prefix) + "[hl]:*")
+            keys = await self._keys(_glob_escape(self.prefix) + "[hlz]:*")
         else:
-            start = len(self.prefix) + 2
-            keys = [
-                k
-                for k in await self._keys(
-                    f"{_glob_escape(self.prefix)}[hl]:{_glob_escape(prefix)}*"
-                )
-                if k[start:] == prefix or k[start:].startswith(prefix + ":")
-            ]
+            keys = await self._under(prefix)
         if keys:
             with self._guard():
                 await self._redis.unlink(*keys)

@@ -47,6 +47,17 @@ def test_requests_filters_and_clear(client):
     assert client.requests() == []
 
 
+def test_requests_reads_every_page(client):
+    for _ in range(23):
+        httpx.post(client.url + "/api/heartbeat", json=BODY)
+    httpx.post(client.url + "/api/heartbeat", json={})
+    assert [e["id"] for e in client.requests(page_size=5)] == list(range(1, 25))
+    assert [e["status"] for e in client.requests(valid=False, page_size=2)] == [400]
+    page = client.requests_page(limit=10)
+    assert page["count"] == 10 and page["next_after"] == 10
+    assert [e["id"] for e in client.iter_requests(after=20, page_size=3)] == [21, 22, 23, 24]
+
+
 def test_report_json_and_text(client):
     httpx.post(client.url + "/api/heartbeat", json=BODY)
     assert client.report()["apis"]["statusbadge"]["requests"] == 1

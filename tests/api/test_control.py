@@ -143,3 +143,117 @@ def test_control_errors_never_use_problem_json(http):
 def test_405_lists_every_method_the_spec_declares(http, method, path, allow):
     r = http.request(method, path)
     assert r.status_code == 405 and r.headers["allow"] == allow
+
+
+# --- paging the journal (issue 23, item 14) ---------------------------------------------------
+SONORAN = "/v2/general/servers/1/heartbeat"
+
+
+def fill(c: httpx.Client, n: int) -> None:
+    """n requests over three APIs, interleaved, every third one invalid."""
+    for i in range(n):
+        kind = i % 3
+        if kind == 0:
+            c.post("/api/heartbeat", json=BODY)
+        elif kind == 1:
+            c.post(SONORAN, json={"playerCount": i}, headers={"Authorization": "Bearer key-abcdef"})
+        else:
+            c.post("/api/systems/heartbeat", json={}, auth=("u", "p"))  # 400
+
+
+def pages(c: httpx.Client, **params) -> list[dict]:
+    out, after, answers = [], None, 0
+    while answers < 500:
+        answers += 1
+        page = c.get("/__mock/requests", params={**params, **({"after": after} if after else {})})
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert body["count"] == len(body["requests"]) <= params.get("limit", 100)
+        out.append(body)
+        after = body["next_after"]
+        if after is None:
+            return out
+        assert after == body["requests"][-1]["id"]
+    raise AssertionError("the pages never ended")
+
+
+def test_a_full_journal_read_in_pages_gives_every_entry_once_in_order(make_server):
+    server = make_server(journal_cap=1000, api_settings={"sonoran": {"rate_limit_per_minute": 0}})
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        fill(c, 230)
+        read = [e for p in pages(c, limit=7) for e in p["requests"]]
+        assert [e["id"] for e in read] == list(range(1, 231))
+        assert [e["api"] for e in read[:3]] == ["statusbadge", "sonoran", "collect"]
+        assert len(pages(c, limit=1000)) == 1
+        default = c.get("/__mock/requests").json()
+        assert default["count"] == 100 and default["next_after"] == 100
+
+
+def test_filters_work_across_pages(make_server):
+    server = make_server(api_settings={"sonoran": {"rate_limit_per_minute": 0}})
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        c.post("/__mock/clock/freeze")
+        fill(c, 30)
+        c.post("/__mock/clock/advance", json={"seconds": 10})
+        since = c.get("/__mock/clock").json()["now"]
+        fill(c, 30)
+        invalid = [e for p in pages(c, limit=4, valid="false") for e in p["requests"]]
+        assert [e["id"] for e in invalid] == list(range(3, 61, 3))
+        sonoran = [e["id"] for p in pages(c, limit=3, api="sonoran") for e in p["requests"]]
+        assert sonoran == list(range(2, 61, 3))
+        ok = [e["id"] for p in pages(c, limit=5, status=200, since=since) for e in p["requests"]]
+        assert ok == [i for i in range(31, 61) if i % 3 != 0]
+
+
+def test_a_page_past_the_end_is_empty(http):
+    http.post("/api/heartbeat", json=BODY)
+    body = http.get("/__mock/requests", params={"after": 1}).json()
+    assert body == {"requests": [], "count": 0, "next_after": None}
+    assert http.get("/__mock/requests", params={"after": 10**12}).json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("limit", 0),
+        ("limit", 1001),
+        ("limit", -1),
+        ("limit", "x"),
+        ("after", -1),
+        ("after", "x"),
+        ("after", 2**53),
+        ("after", "9" * 5000),
+    ],
+)
+def test_limit_and_after_out_of_bounds_are_a_400_in_the_control_format(http, name, value):
+    http.post("/api/heartbeat", json=BODY)
+    r = http.get("/__mock/requests", params={name: value})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["kind"] == "validation" and name in [f["key"] for f in error["fields"]]
+    assert http.get("/__mock/requests", params={"limit": 1000}).json()["count"] == 1
+
+
+def test_a_page_is_streamed(http):
+    http.post("/api/heartbeat", json=BODY)
+    r = http.get("/__mock/requests")
+    assert r.headers.get("transfer-encoding") == "chunked" and "content-length" not in r.headers
+    assert r.json()["count"] == 1
+
+
+def test_the_ring_buffer_keeps_the_newest_entries_in_order_across_pages(make_server):
+    server = make_server(journal_cap=5)
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        for _ in range(12):
+            c.post("/api/heartbeat", json=BODY)
+        read = [e["id"] for p in pages(c, limit=2) for e in p["requests"]]
+    assert read == [8, 9, 10, 11, 12]
+
+
+def test_a_deeply_nested_body_is_refused_and_journaled(http):
+    body = b'{"token": ' * 600 + b'"x"' + b"}" * 600
+    r = http.post("/api/heartbeat", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    (entry,) = http.get("/__mock/requests").json()["requests"]
+    assert entry["status"] == 400 and entry["request"]["body"].startswith('{"token": {')
+    assert http.get("/__mock/report").status_code == 200

@@ -116,16 +116,105 @@ def test_clear_removes_every_fault(http):
 
 
 @pytest.mark.parametrize(
-    "rule",
+    ("rule", "field"),
     [
-        {"api": "nope", "status": 500},
-        {"api": "statusbadge"},
-        {"api": "statusbadge", "status": 99},
-        {"api": "statusbadge", "status": 500, "times": 0},
-        {"api": "statusbadge", "bogus": 1},
+        ({"api": "nope", "status": 500}, "api"),
+        ({"api": "statusbadge"}, "status"),
+        ({"api": "statusbadge", "status": 99}, "status"),
+        ({"api": "statusbadge", "status": 100}, "status"),  # 1xx is not a final answer
+        ({"api": "statusbadge", "status": 600}, "status"),
+        ({"api": "statusbadge", "status": 500, "times": 0}, "times"),
+        ({"api": "statusbadge", "bogus": 1}, "bogus"),
+        ({"api": "statusbadge", "operation": "no_such_op", "status": 500}, "operation"),
+        ({"api": "statusbadge", "operation": "sonoran_heartbeat", "status": 500}, "operation"),
+        # The gate answers CORS preflights itself, so such a rule could never fire.
+        (
+            {"api": "statusbadge", "operation": "statusbadge_preflight_heartbeat", "status": 500},
+            "operation",
+        ),
+        ({"api": "statusbadge", "status": 500, "headers": {"X-A": "1\r\nX-B: 2"}}, "headers.X-A"),
+        ({"api": "statusbadge", "status": 500, "headers": {"X-A": "line\nbreak"}}, "headers.X-A"),
+        ({"api": "statusbadge", "status": 500, "headers": {"X-A": "nul\u0000"}}, "headers.X-A"),
+        ({"api": "statusbadge", "status": 500, "headers": {"X-A": "snow \u2603"}}, "headers.X-A"),
+        ({"api": "statusbadge", "status": 500, "headers": {"X A": "1"}}, "headers.X A"),
+        ({"api": "statusbadge", "status": 500, "headers": {"X:A": "1"}}, "headers.X:A"),
+        ({"api": "statusbadge", "status": 500, "headers": {"": "1"}}, "headers."),
+        (
+            {"api": "statusbadge", "status": 500, "headers": {"Content-Length": "5"}},
+            "headers.Content-Length",
+        ),
+        (
+            {"api": "statusbadge", "status": 500, "headers": {"transfer-encoding": "chunked"}},
+            "headers.transfer-encoding",
+        ),
+        (
+            {"api": "statusbadge", "status": 500, "headers": {"Connection": "close"}},
+            "headers.Connection",
+        ),
+        ({"api": "statusbadge", "status": 500, "headers": {"Upgrade": "h2c"}}, "headers.Upgrade"),
+        ({"api": "statusbadge", "status": 500, "headers": {"X-A": "1", "x-a": "2"}}, "headers.x-a"),
+        ({"api": "statusbadge", "status": 204, "body": {"error": "x"}}, "body"),
+        ({"api": "statusbadge", "status": 304, "body": ""}, "body"),
     ],
 )
-def test_bad_fault_rules_are_rejected(http, rule):
+def test_bad_fault_rules_are_a_400_and_store_nothing(http, rule, field):
     r = http.post("/__mock/faults", json=rule)
-    assert r.status_code in (400, 404)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["kind"] == "validation" and error["status"] == 400
+    assert field in [f["key"] for f in error["fields"]], error
     assert http.get("/__mock/faults").json()["faults"] == []
+    assert http.post("/api/heartbeat", json=BODY).status_code == 200
+
+
+def test_latin1_header_values_and_every_operation_of_the_api_are_accepted(http):
+    for operation in ("statusbadge_heartbeat", "statusbadge_badge", "statusbadge_status"):
+        add(http, operation=operation, status=503, headers={"X-Note": "caf\u00e9\tok"}, times=1)
+    r = http.post("/api/heartbeat", json=BODY)
+    assert r.status_code == 503 and r.headers["x-note"].encode("latin-1") == b"caf\xe9\tok"
+    assert len(http.get("/__mock/faults").json()["faults"]) == 2
+
+
+def test_injected_headers_replace_the_apis_own_headers_of_that_name(http):
+    add(http, status=503, headers={"access-control-allow-origin": "https://example.test"})
+    r = http.post("/api/heartbeat", json=BODY)
+    assert r.headers.get_list("access-control-allow-origin") == ["https://example.test"]
+
+
+def test_an_injected_content_type_is_the_only_one(http):
+    add(http, status=500, body="<h1>down</h1>", headers={"Content-Type": "text/html"})
+    r = http.post("/api/heartbeat", json=BODY)
+    assert r.headers.get_list("content-type") == ["text/html"] and r.text == "<h1>down</h1>"
+
+
+def test_sonoran_retry_after_is_replaced_not_repeated(http):
+    http.post(
+        "/__mock/faults", json={"api": "sonoran", "status": 429, "headers": {"retry-after": "7"}}
+    ).raise_for_status()
+    r = http.post(
+        "/v2/general/servers/1/heartbeat",
+        json={"serverId": 1},
+        headers={"Authorization": "Bearer key-abcdef"},
+    )
+    assert r.status_code == 429 and r.headers.get_list("retry-after") == ["7"]
+
+
+@pytest.mark.parametrize("status", [204, 205, 304])
+def test_bodiless_statuses_send_no_body_and_keep_the_connection_usable(live_server, status):
+    """A fault answer must not break the next request on the same keep-alive connection."""
+    with httpx.Client(
+        base_url=live_server.url, timeout=10, limits=httpx.Limits(max_connections=1)
+    ) as c:
+        c.post("/__mock/reset").raise_for_status()
+        add(c, status=status, times=1)
+        first = c.post("/api/heartbeat", json=BODY)
+        second = c.post("/api/heartbeat", json=BODY)
+        assert second.status_code == 200 and second.json()["success"] is True
+        assert first.status_code == status and first.content == b""
+        # RFC 9110 8.6: no Content-Length on a 204; a 304's would describe another answer.
+        expected = ["0"] if status == 205 else []
+        assert first.headers.get_list("content-length") == expected
+        ports = {
+            r.extensions["network_stream"].get_extra_info("client_addr")[1] for r in (first, second)
+        }
+        assert len(ports) == 1  # one connection served both

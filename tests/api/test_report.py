@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
 PID = "srv_pub_a3a9e1ed9732"
 
@@ -91,3 +93,22 @@ def test_report_for_one_api_and_unknown_api(http):
         "statusbadge"
     }
     assert http.get("/__mock/report", params={"api": "nope"}).status_code == 404
+
+
+def test_the_report_sees_every_entry_of_a_journal_longer_than_a_read(make_server):
+    """The report reads the journal a chunk at a time (journal.READ_CHUNK per API)."""
+    from mockserver.journal import READ_CHUNK
+
+    server = make_server(journal_cap=READ_CHUNK * 3)
+    n = READ_CHUNK * 2 + 7
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        c.post("/__mock/clock/freeze")
+        for i in range(n):
+            beat(c, 30)
+            if i % 50 == 0:
+                c.post("/api/heartbeat", json={"token": TOKEN})
+        r = c.get("/__mock/report").json()["apis"]["statusbadge"]
+    invalid = len(range(0, n, 50))
+    assert (r["requests"], r["invalid"]) == (n + invalid, invalid)
+    (only,) = r["clients"]
+    assert only["heartbeats"] == n and only["interval"]["max"] == 0

@@ -109,8 +109,8 @@ def test_changes_add_up(http):
         ("sonoran", {"api_keys": []}, "api_keys", "empty"),
         ("sonoran", {"ratelimit": 5}, "ratelimit", "unknown setting"),
         ("statusbadge", {"stale_min_ms": 400_000}, "stale_min_ms", "above stale_max_ms"),
-        ("statusbadge", {"ttl_seconds": None}, "ttl_seconds", "positive number"),
-        ("collect", {"users": "agent"}, "users", "users must map"),
+        ("statusbadge", {"ttl_seconds": None}, "ttl_seconds", "expected a number"),
+        ("collect", {"users": "agent"}, "users", "expected a table"),
         ("playwave", {"next_heartbeat_in": 1.5, "ttl_seconds": 9}, "next_heartbeat_in", "integer"),
     ],
 )

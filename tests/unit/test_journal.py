@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextvars
+import json
+import logging
+
+import pytest
+
 from mockserver.apis import api_class, api_names
-from mockserver.core.redaction import Redactor
-from mockserver.journal import body_for_journal
+from mockserver.core.redaction import KEEP, MAX_SECRETS, Redactor, Secrets
+from mockserver.journal import Journal, body_for_journal, new_entry
+from mockserver.store.memory import MemoryStore
 
 # What the enabled APIs declare (each API's own secret headers and fields), as build_app does.
 REDACTOR = Redactor(
@@ -38,3 +47,152 @@ def test_bodies_are_json_when_they_parse_else_capped_text():
     assert body_for_journal(b"x" * 50, 10, REDACTOR) == "xxxxxxxxxx... (50 bytes)"
     assert body_for_journal(b"\xa9\x11", 100, REDACTOR) == "\ufffd\x11"
     assert body_for_journal(b"", 100, REDACTOR) is None
+
+
+# --- secrets outside their own field (issue 23, item 8) --------------------------------------
+TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
+
+
+def begun(headers=(), query=""):
+    """A journal entry begun in a context of its own, as the gate begins one per request."""
+    ctx = contextvars.copy_context()
+    entry = ctx.run(
+        new_entry,
+        api="statusbadge",
+        operation="statusbadge_heartbeat",
+        method="POST",
+        path="/api/heartbeat",
+        query=query,
+        at=0.0,
+        headers=list(headers),
+        redactor=REDACTOR,
+    )
+    return ctx, entry
+
+
+def test_a_token_sent_as_an_array_or_an_object_is_masked_inside():
+    body = {"token": [TOKEN, {"v": TOKEN}], "n": {"token": 12345678901234}}
+    assert REDACTOR.body(body) == {
+        "token": ["sk_liv***", {"v": "sk_liv***"}],
+        "n": {"token": "123456***"},
+    }
+
+
+def test_secret_query_parameters_keep_a_short_prefix():
+    _, entry = begun(query="a=1&api_key=abcdefghijkl&Token=sk_live_xyz12345&api%5Fkey=qwertyuiop")
+    assert entry["query"] == "a=1&api_key=abcdef***&Token=sk_liv***&api%5Fkey=qwerty***"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        f"token={TOKEN}&data=x".encode(),
+        f"token={TOKEN.replace('_', '%5F')}&data=x".encode(),
+        f'{{"token": "{TOKEN}", "data": '.encode(),
+        f'{{"token": ["{TOKEN}"'.encode(),
+        f"TOKEN: {TOKEN}".encode(),
+    ],
+)
+def test_bodies_that_are_not_json_mask_secret_fields_found_by_name(raw):
+    ctx, _ = begun()
+    text = ctx.run(body_for_journal, raw, 4096, REDACTOR)
+    assert "***" in text and "550e8400" not in text
+
+
+def test_an_oversized_body_is_scanned_whole_so_a_token_cut_by_the_cap_is_masked():
+    raw = json.dumps({"pad": "x" * 90, "token": TOKEN}).encode()
+    ctx, _ = begun()
+    text = ctx.run(body_for_journal, raw, 120, REDACTOR, json.loads(raw))
+    assert text.endswith(f"... ({len(raw)} bytes)") and "550e" not in text
+    raw = json.dumps({"token": TOKEN, "pad": "x" * 200}).encode()
+    assert "550e" not in ctx.run(body_for_journal, raw, 60, REDACTOR, json.loads(raw))
+
+
+def test_a_secret_cut_short_at_the_end_of_a_string_is_masked():
+    secrets = Secrets()
+    secrets.add(TOKEN)
+    assert secrets.scrub("value: " + TOKEN[:20]) == "value: sk_liv***"
+    assert secrets.scrub("value: " + TOKEN[:6]) == "value: " + TOKEN[:6]
+    assert secrets.scrub(f"['{TOKEN}'] is not") == "['sk_liv***'] is not"
+
+
+def test_basic_credentials_mask_what_they_encode():
+    cred = base64.b64encode(b"agent:correct-horse-battery").decode()
+    ctx, entry = begun(headers=[(b"authorization", f"Basic {cred}".encode())])
+    entry["violations"] = [
+        {"key": "", "rule": "x", "message": f"agent:correct-horse-battery {cred}", "value": ""}
+    ]
+    secrets = entry.pop("_secrets")
+    text = json.dumps(secrets.scrub_all(entry))
+    assert "horse" not in text and cred[KEEP:] not in text
+
+
+def test_violations_of_secret_fields_and_headers_show_no_value_in_the_journal():
+    ctx, entry = begun(headers=[(b"appidv3", b"LCUID-LAP-not-a-uuid-at-all")])
+    entry["violations"] = [
+        {"key": "token", "rule": "pattern", "message": "'abc' does not match", "value": "abc"},
+        {
+            "key": "AppIdV3",
+            "rule": "pattern",
+            "message": "'LCUID-LAP-not-a-uuid-at-all' no",
+            "value": "LCUID-LAP-not-a-uuid-at-all",
+            "location": "header",
+        },
+    ]
+    store = MemoryStore()
+    journal = Journal(store, cap=10, apis=["statusbadge"], redactor=REDACTOR)
+    asyncio.run(journal.record("statusbadge", entry))
+    (stored,) = asyncio.run(journal.entries())
+    token, app_id = stored["violations"]
+    assert (token["value"], token["message"]) == ("***", "'***' does not match")
+    assert app_id["value"] == "LCUID-***" and "not-a-uuid" not in app_id["message"]
+    assert "_secrets" not in stored
+
+
+def test_log_lines_written_while_a_request_is_served_mask_its_secrets(caplog):
+    ctx, _ = begun(query="api_key=abcdefghijklmnop")
+    log = logging.getLogger("mockserver.test")
+    with caplog.at_level(logging.DEBUG, logger="mockserver.test"):
+        ctx.run(log.warning, "GET /x?api_key=%s failed", "abcdefghijklmnop")
+        try:
+            raise ValueError("bad key abcdefghijklmnop")
+        except ValueError:
+            ctx.run(log.exception, "boom")
+        log.warning("outside any request: %s", "abcdefghijklmnop")
+    first, second, outside = caplog.records
+    assert first.getMessage() == "GET /x?api_key=abcdef*** failed"
+    assert "abcdef***" in caplog.text and caplog.text.count("abcdefghijklmnop") == 1
+    assert outside.getMessage().endswith("abcdefghijklmnop")  # no request, nothing to mask
+
+
+def test_a_body_nested_too_deep_to_walk_is_journaled_as_text():
+    deep: list = []
+    inner = deep
+    for _ in range(3000):  # deeper than the interpreter's stack: built without recursion
+        inner.append([])
+        inner = inner[0]
+    raw = b"[" * 3001 + b"]" * 3001
+    text = body_for_journal(raw, 100, REDACTOR, deep)
+    assert text == "[" * 100 + f"... ({len(raw)} bytes)"
+
+
+def test_a_request_stuffed_with_secrets_is_searched_for_a_bounded_number():
+    secrets = Secrets()
+    for i in range(5000):
+        secrets.add(f"sk_live_{i:08d}")
+    assert len(secrets.values) == MAX_SECRETS
+    body = {"token": [f"sk_live_{i:08d}" for i in range(5000)]}
+    assert set(REDACTOR.body(body)["token"]) == {"sk_liv***"}  # by name, every one
+
+
+@pytest.mark.parametrize("key", ['ab"cdefghijkl', "ab\\cdefghijkl", "abcdefghijkl"])
+def test_the_cheap_test_before_scrubbing_never_skips_a_secret(key):
+    """Journal.record walks an entry only when its JSON text may hold a secret; a secret that
+    JSON escapes (a quote, a backslash) is always walked for."""
+    ctx, entry = begun(headers=[(b"x-api-key", key.encode())])
+    entry["violations"] = [{"key": "", "rule": "x", "message": f"got {key[:9]}", "value": key}]
+    journal = Journal(MemoryStore(), cap=10, apis=["statusbadge"], redactor=REDACTOR)
+    asyncio.run(journal.record("statusbadge", entry))
+    (stored,) = asyncio.run(journal.entries())
+    assert stored["violations"][0]["value"] == key[:KEEP] + "***"
+    assert stored["violations"][0]["message"] == f"got {key[:KEEP]}***"

@@ -7,7 +7,8 @@ import pytest
 
 from mockserver.core.redaction import Redactor
 from mockserver.journal import new_entry
-from mockserver.matcher import MAX_PATTERN, Expectation, Matcher, MatcherError, verdict
+from mockserver.matcher import MAX_PATTERN, Matcher, MatcherError
+from mockserver.verification import Expectation, Tally, verdict
 
 REDACTOR = Redactor(headers=["x-secret-key"], fields=["secret_field"])
 T0 = 1_800_000_000.0
@@ -155,7 +156,7 @@ def test_secret_values_are_matched_redacted_and_never_shown_whole():
     assert matcher.criteria["body"]["secret_field"] == e["request"]["body"]["secret_field"]
     assert matcher.matches(e)
     other = Matcher({"body": {"secret_field": "other-value-0123456789"}}, REDACTOR)
-    (miss,) = other.near_misses([e])
+    (miss,) = Tally(other, [e]).near_misses()
     assert secret not in repr(miss) and "other-value-0123456789" not in repr(miss)
 
 
@@ -169,7 +170,7 @@ def test_near_misses_are_the_closest_three_newest_first_among_equals():
         entry(6, status=400, method="GET"),  # two, newer than #2
     ]
     misses = Matcher({"api": "alpha", "path": "/v1/beat", "status": 200, "method": "POST"})
-    found = misses.near_misses(entries)
+    found = Tally(misses, entries).near_misses()
     assert [m["request"]["id"] for m in found] == [4, 1, 6]
     assert found[0]["differences"] == [{"field": "status", "expected": 200, "actual": 401}]
     assert set(found[0]["request"]) == {

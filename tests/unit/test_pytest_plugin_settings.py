@@ -95,9 +95,27 @@ def test_the_session_server_is_unharmed(mockserver):
     result.assert_outcomes(passed=1, errors=3)
     result.stdout.fnmatch_lines(
         [
-            "*api_settings for 'sonoran': rate_limit_per_minute must be an integer*",
-            "*api_settings for 'sonoran': unknown setting*ratelimit*",
-            "*api_settings for 'nope': API 'nope' is not enabled*",
+            "*api_settings={'sonoran': {'rate_limit_per_minute': ...}}): expected an integer*",
+            "*api_settings={'sonoran': {'ratelimit': ...}}): unknown setting for API 'sonoran'*",
+            "*api_settings={'nope': {'x': ...}}): unknown API 'nope'*",
         ],
         consecutive=False,
+    )
+
+
+def test_api_settings_for_an_api_the_session_does_not_serve_name_it(pytester):
+    pytester.makepyfile(
+        """
+import pytest
+
+
+@pytest.mark.mockserver(api_settings={"sonoran": {"rate_limit_per_minute": 1}})
+def test_not_served(mockserver):
+    pass
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--mockserver-api", "statusbadge")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*api_settings={'sonoran': ...}): API 'sonoran' is not enabled; enabled: statusbadge*"]
     )

@@ -95,9 +95,9 @@ def test_changes_add_up_and_are_checked_with_the_start_up_settings(on_store):
 @pytest.mark.parametrize(
     ("changes", "setting", "says"),
     [
-        ({"limit": "ten"}, "limit", "limit must be an integer"),
+        ({"limit": "ten"}, "limit", "expected an integer"),
         ({"limit": -1}, "limit", "limit must be an integer"),
-        ({"limit": True}, "limit", "limit must be an integer"),
+        ({"limit": True}, "limit", "expected an integer"),
         ({"colour": "red"}, "colour", "unknown setting"),
         ({"limit": 2, "colour": "red"}, "colour", "unknown setting"),
     ],

@@ -32,6 +32,10 @@ class PlaywaveApi(MockApi):
     prefixes = ("/v1/game/session",)
     heartbeat_operation = "playwave_heartbeat"
     record_schemas = records.SCHEMAS  # what a restored snapshot may hold
+    needs_seeding = (
+        "its sessions come only from POST /__mock/playwave/sessions (the verify endpoint that "
+        "creates them is not documented)"
+    )
     secret_headers = frozenset({"x-api-key"})  # 002: the per-game key
 
     @dataclass
