@@ -6,8 +6,9 @@ What arrives: arbitrary JSON values, JSON-shaped mutations of a valid body, raw 
 literals no Python value serialises to (numbers of 5000 digits, 1e400, lone surrogate escapes,
 64-bit edges, out-of-range times); media types in any case, with parameters, malformed, missing
 or not UTF-8; odd header bytes on the credential and other headers; huge or signed integers in
-integer path parameters; a trailing slash. Credentials come from each spec's security schemes so
-requests reach validation. Bounded: a fixed number of derandomized examples per target, on each
+integer path parameters; a trailing slash. Each raw literal is also swept through every field
+of a valid body once. Credentials come from each spec's security schemes so requests reach
+validation. Bounded: the sweep plus a fixed number of derandomized examples per target, on each
 store.
 """
 
@@ -180,17 +181,48 @@ def mutations(example):
 
 def bodies(example):
     keys = sorted(example) if isinstance(example, dict) and example else ["x"]
+    spliced = st.builds(
+        splice, st.just(example), st.sampled_from([*keys, "extra"]), st.sampled_from(RAW_LITERALS)
+    )
     return st.one_of(
         json_values.map(lambda v: json.dumps(v).encode()),
         mutations(example).map(lambda v: json.dumps(v).encode()),
-        st.builds(
-            splice,
-            st.just(example),
-            st.sampled_from([*keys, "extra"]),
-            st.sampled_from(RAW_LITERALS),
-        ),
+        spliced,
+        spliced,  # twice as likely: the literals are what a Python client never sends
         st.binary(max_size=64),
     )
+
+
+def literal_sweep(example) -> list[bytes]:
+    """Every raw literal as the value of every field of `example` and of an extra one: the
+    cases a random draw may miss, each sent once before the random ones."""
+    keys = sorted(example) if isinstance(example, dict) and example else []
+    return [splice(example, key, lit) for key in [*keys, "extra"] for lit in RAW_LITERALS]
+
+
+def strict_json(r: httpx.Response):
+    """The answer parsed as standard JSON: NaN and Infinity are not (RFC 8259), nor is text
+    that a lone surrogate made unencodable."""
+    assert r.status_code == 200, (r.request.url, r.status_code, r.text[:300])
+
+    def refuse(name):
+        raise AssertionError(f"{r.request.url}: {name} in the answer")
+
+    return json.loads(r.content.decode("utf-8"), parse_constant=refuse)
+
+
+def assert_everything_shows(client: httpx.Client) -> None:
+    """Whatever the fuzz got stored and journaled can still be shown, as standard JSON: the
+    journal, the report (JSON and text), health, the clock, and every API's inspection routes
+    that need no id."""
+    for route in ("/__mock/requests", "/__mock/report", "/__mock/clock"):
+        strict_json(client.get(route))
+    assert client.get("/__mock/report", params={"format": "text"}).status_code == 200
+    for api in strict_json(client.get("/__mock/health"))["apis"]:
+        control_spec = api_class(api).control_spec
+        for path, item in load_spec(f"control/{control_spec}")["paths"].items():
+            if "get" in item and "{" not in path:
+                strict_json(client.get(f"/__mock/{api}{path}"))
 
 
 def headers_with(base: dict, media_type, odd: tuple | None) -> dict:
@@ -243,6 +275,9 @@ def test_fuzzed_heartbeats_never_5xx_and_rejections_change_nothing(name, make_se
         slash=st.sampled_from([False, False, False, True]),
     )
     def probe(body, ctype, odd, params, slash):
+        check(body, ctype, odd, params, slash)
+
+    def check(body, ctype="application/json", odd=None, params=None, slash=False):
         before = store_snapshot(server, name)
         url = fill_path(path, op, params) + ("/" if slash else "")
         h = headers_with(headers, ctype, odd)
@@ -253,11 +288,10 @@ def test_fuzzed_heartbeats_never_5xx_and_rejections_change_nothing(name, make_se
             assert store_snapshot(server, name) == before, (r.status_code, sent, r.text[:300])
 
     try:
+        for body in literal_sweep(documented_example(op)):
+            check(body)
         probe()
-        # whatever was stored and journaled can still be shown
-        assert client.get("/__mock/report", params={"format": "text"}).status_code == 200
-        for route in ("/__mock/report", "/__mock/requests", "/__mock/health"):
-            assert client.get(route).status_code == 200, route
+        assert_everything_shows(client)
     finally:
         client.close()
 
@@ -327,6 +361,9 @@ def test_fuzzed_control_bodies_never_5xx_and_rejections_change_nothing(
         odd=st.none() | odd_headers,
     )
     def probe(body, ctype, odd):
+        check(body, ctype, odd)
+
+    def check(body, ctype="application/json", odd=None):
         before = full_snapshot(server)
         h = headers_with({}, ctype, odd)
         r = client.request(method, path, content=body, headers=h)
@@ -336,6 +373,8 @@ def test_fuzzed_control_bodies_never_5xx_and_rejections_change_nothing(
             assert r.json()["error"]["status"] == r.status_code, r.text[:300]
             assert full_snapshot(server) == before, (r.status_code, sent, r.text[:300])
 
+    for body in literal_sweep(CONTROL_BODIES[operation]):
+        check(body)
     probe()
-    for route in ("/__mock/health", "/__mock/clock", "/__mock/faults", "/__mock/report"):
-        assert client.get(route).status_code == 200, route
+    strict_json(client.get("/__mock/faults"))
+    assert_everything_shows(client)
