@@ -77,7 +77,7 @@ class _Routing(RoutingMiddleware):
     """Connexion's routing middleware with `_IntegerConverter` and no slash redirects. Its
     `__init__` is connexion's without the global registration of connexion's own converters."""
 
-    def __init__(self, app) -> None:  # noqa: D107 - see the class docstring
+    def __init__(self, app) -> None:
         self.app = app
         self.router = Router(default=RoutingOperation(None, self.app))
         _no_slash_redirects(self.router)
