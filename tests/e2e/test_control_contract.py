@@ -50,9 +50,7 @@ def _schema(name: str):
         copy.deepcopy(load_spec(name)), config=schemathesis.Config()
     )
     schema.config.update(suppress_health_check=[SchemathesisHealthCheck.all])
-    schema.config.generation.update(
-        max_examples=MAX_EXAMPLES, deterministic=True, database="none"
-    )
+    schema.config.generation.update(max_examples=MAX_EXAMPLES, deterministic=True, database="none")
     return schema
 
 

@@ -89,6 +89,16 @@ def assert_not_broken(r: httpx.Response) -> None:
     assert "problem+json" not in r.headers.get("content-type", ""), r.text
 
 
+def assert_standard_json(r: httpx.Response) -> None:
+    """A 200 whose body is standard JSON (RFC 8259: no NaN or Infinity)."""
+
+    def refuse(name):
+        raise AssertionError(f"{name} in {r.request.url}")
+
+    assert r.status_code == 200, r.text
+    json.loads(r.content, parse_constant=refuse)
+
+
 def assert_control_error(r: httpx.Response, status: int) -> None:
     assert r.status_code == status, (r.status_code, r.text)
     assert r.json()["error"]["status"] == status, r.text
@@ -156,20 +166,21 @@ def test_a_huge_integer_path_parameter_gets_the_apis_400(http, digits):
     assert http.get("/__mock/sonoran/servers").json()["count"] == 0
 
 
-@pytest.mark.parametrize("number", [b"9" * 5000, b"-" + b"9" * 5000, b"1e400", b"-1e400"])
+@pytest.mark.parametrize("number", [b"-" + b"9" * 5000, b"1e400"])
 @pytest.mark.parametrize("name", list(HEARTBEATS))
 def test_a_number_too_large_to_represent_gets_the_apis_4xx(http, live_server, name, number):
     seed(http, name)
     before = everything(live_server, http)
     method, path, auth, body = HEARTBEATS[name]
-    field = next(iter(body))
-    raw = json.dumps({**body, field: "@"}).encode().replace(b'"@"', number)
-    r = http.request(
-        method, path, content=raw, headers={**auth, "Content-Type": "application/json"}
-    )
-    assert 400 <= r.status_code < 500, r.text
-    assert_not_broken(r)
+    for field in (next(iter(body)), "extra"):  # a documented field, and one the API ignores
+        raw = json.dumps({**body, field: "@"}).encode().replace(b'"@"', number)
+        r = http.request(
+            method, path, content=raw, headers={**auth, "Content-Type": "application/json"}
+        )
+        assert 400 <= r.status_code < 500, (field, r.status_code, r.text)
+        assert_not_broken(r)
     assert everything(live_server, http) == before
+    assert_standard_json(http.get("/__mock/requests"))
 
 
 @pytest.mark.parametrize("number", [b"9" * 5000, b"1e400", b"-1e400"])
@@ -192,7 +203,7 @@ def test_a_huge_integer_query_parameter_gets_a_400(http):
 
 # --- 4. header bytes that are not UTF-8 ----------------------------------------------------------
 
-ODD_BYTES = [b"application/\xff\xfejson", b"\xc3\x28", b"text/\x80plain", b"application/json\xa0"]
+ODD_BYTES = [b"application/\xff\xfejson", b"\xc3\x28", b"application/json\xa0"]
 
 
 @pytest.mark.parametrize("value", ODD_BYTES)
@@ -243,7 +254,7 @@ def test_a_control_header_that_is_not_utf8_never_gets_a_5xx(http):
 
 # --- 5. lone surrogates --------------------------------------------------------------------------
 
-SURROGATES = [b'"\\ud800"', b'"a\\udfffb"', b'"\\uDBFF"']
+SURROGATES = [b'"\\ud800"', b'"a\\uDFFFb"']
 
 
 @pytest.mark.parametrize("surrogate", SURROGATES)
@@ -295,11 +306,12 @@ def test_a_lone_surrogate_in_a_control_body_gets_a_400(http, live_server, route)
 def test_a_faulted_request_with_a_lone_surrogate_is_journaled_and_answered(http):
     """A fault answers before validation: the journal still gets the request (as text)."""
     http.post("/__mock/faults", json={"api": "statusbadge", "status": 503, "times": 1})
-    raw = b'{"token": "\\ud800", "data": {}}'
+    raw = b'{"token": "x", "data": {"version": "\\ud800"}}'
     r = http.post("/api/heartbeat", content=raw, headers={"Content-Type": "application/json"})
     assert r.status_code == 503 and r.json()["error"], r.text
     (entry,) = http.get("/__mock/requests").json()["requests"]
     assert entry["fault"] and entry["status"] == 503
+    assert entry["request"]["body"] == raw.decode()
     assert http.get("/__mock/report", params={"format": "text"}).status_code == 200
 
 
