@@ -27,8 +27,8 @@ from mockserver.apis import REGISTRY, api_class
 from mockserver.spec.loader import heartbeat_route, load_spec, spec_files
 from tests.conftest import store_snapshot
 
-EXAMPLES = 60
-CONTROL_EXAMPLES = 40
+EXAMPLES = 40
+CONTROL_EXAMPLES = 25
 
 
 def heartbeat_target(name: str):
