@@ -16,7 +16,7 @@ from starlette.responses import StreamingResponse
 
 from mockserver import __version__
 from mockserver.core.api import ErrorBody, MockApi
-from mockserver.core.clock import parse_iso
+from mockserver.core.clock import ClockRangeError, parse_iso
 from mockserver.core.context import MockContext
 from mockserver.core.errors import FieldError, MockError, value_text
 from mockserver.faults import check_rule
@@ -101,6 +101,12 @@ def _query_matcher(criteria: dict, body_contains: str | None, header: list[str] 
     return criteria
 
 
+def _clock_range(exc: ClockRangeError, key: str, value) -> MockError:
+    """A clock move out of range (specs/control.yaml): a 400, and the clock did not move."""
+    field = FieldError(key, "range", str(exc), str(value))
+    return MockError(400, "validation", str(exc), fields=[field])
+
+
 class ControlHandlers:
     def __init__(self, ctx: MockContext) -> None:
         self.ctx = ctx
@@ -143,7 +149,10 @@ class ControlHandlers:
         return await self.ctx.clock.describe(), 200
 
     async def control_clock_advance(self, body: dict):
-        await self.ctx.clock.advance(float(body["seconds"]))
+        try:
+            await self.ctx.clock.advance(float(body["seconds"]))
+        except ClockRangeError as exc:
+            raise _clock_range(exc, "seconds", body["seconds"]) from None
         return await self.ctx.clock.describe(), 200
 
     async def control_clock_freeze(self):
@@ -164,7 +173,10 @@ class ControlHandlers:
                 "now must be an ISO-8601 timestamp",
                 fields=[FieldError("now", "format", "not an ISO-8601 timestamp", body["now"])],
             ) from None
-        await self.ctx.clock.set(epoch, frozen=body.get("frozen"))
+        try:
+            await self.ctx.clock.set(epoch, frozen=body.get("frozen"))
+        except ClockRangeError as exc:
+            raise _clock_range(exc, "now", body["now"]) from None
         return await self.ctx.clock.describe(), 200
 
     async def control_requests(

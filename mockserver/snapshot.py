@@ -33,7 +33,7 @@ from typing import Any
 import jsonschema_rs
 
 from mockserver import __version__
-from mockserver.core.clock import Clock, parse_iso
+from mockserver.core.clock import EARLIEST, END, Clock, iso_utc, parse_iso
 from mockserver.store import Store, open_store
 
 __all__ = ["FORMAT", "SnapshotError", "Snapshots", "TIME", "read_file", "record", "StateFiles"]
@@ -42,12 +42,13 @@ FORMAT = 1
 MOCK = "heartbeat-mockserver"
 # Kept apart from a snapshot: fault rules live in each API's `faults` namespace (faults.py).
 EXCLUDED = frozenset({"faults"})
-EARLIEST, END = 0.0, 253402300800.0  # 1970 to the end of year 9999: what iso_utc can show
+LATEST = 253402300799.0  # 9999-12-31T23:59:59Z: the last instant iso_utc shows
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}")
 _TOP = ("format", "mock", "version", "clock", "apis")
 
-# For the APIs' `record_schemas`: a mock-clock time (epoch seconds) the mock can show.
-TIME = {"type": "number", "minimum": EARLIEST, "maximum": END - 1}
+# For the APIs' `record_schemas`: a mock-clock time (epoch seconds) the mock can show (an expiry
+# may lie past the clock's own range, which ends with year 9000).
+TIME = {"type": "number", "minimum": 0, "maximum": LATEST}
 
 
 def record(required: dict[str, dict], optional: dict[str, dict] | None = None) -> dict:
@@ -87,8 +88,11 @@ def _instant(clock: Any) -> tuple[float, bool]:
         epoch = parse_iso(now) if isinstance(now, str) else math.nan
     except (ValueError, OverflowError):
         epoch = math.nan
-    if not (math.isfinite(epoch) and EARLIEST <= epoch < END):
-        raise SnapshotError("clock.now", "must be an ISO-8601 UTC instant from 1970 to 9999")
+    if not (math.isfinite(epoch) and EARLIEST <= epoch < END):  # the clock's own range
+        raise SnapshotError(
+            "clock.now",
+            f"must be an ISO-8601 instant from {iso_utc(EARLIEST)} to {iso_utc(END - 1)}",
+        )
     return epoch, frozen
 
 

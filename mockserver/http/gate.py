@@ -14,10 +14,11 @@ from typing import Any
 
 from mockserver.core.api import ErrorBody, MockApi
 from mockserver.core.context import MockContext
-from mockserver.core.errors import MockError
+from mockserver.core.errors import FieldErrors, MockError
 from mockserver.faults import BODILESS
 from mockserver.http.apps import api_app
-from mockserver.journal import NOT_JSON, body_for_journal, new_entry, parse_body
+from mockserver.http.validation import parse_json_strict, request_headers
+from mockserver.journal import NOT_JSON, body_for_journal, new_entry
 from mockserver.settings import Settings
 from mockserver.spec.loader import operations, parsed_spec
 from mockserver.store import StoreUnavailable
@@ -110,7 +111,7 @@ class ApiGate:
         # Read the body once, bounded: the journal needs it and an oversized one gets a 413
         # in the API's own format before any of it is parsed.
         raw, too_large = await self._read_body(scope, receive, settings.max_body_bytes)
-        parsed = parse_body(raw)  # once: for the journal and the client's identity
+        parsed = _parsed(raw)  # once: for the journal and the client's identity
         entry["request"]["body"] = body_for_journal(
             raw, settings.journal_body_cap, ctx.journal.redactor, parsed
         )
@@ -162,8 +163,10 @@ class ApiGate:
                 send, api.render_error(MockError(503, "unavailable", "state store unavailable"))
             )
         finally:
-            await self._journal(entry, state, parsed, path_params, scope, status, resp_body)
-            await send.release()
+            try:
+                await self._journal(entry, state, parsed, path_params, scope, status, resp_body)
+            finally:
+                await send.release()  # the answer completes even if its journal entry is lost
 
     def _fault_body(self, fault: dict) -> ErrorBody:
         """The fault's own body, or the API's own error body for the fault's status (none for
@@ -246,15 +249,12 @@ class ApiGate:
             if k not in (b"content-length", b"transfer-encoding")
         ]
         headers.append((b"content-length", str(len(raw)).encode()))
-        if (
-            raw
-            and self.api.body_without_content_type_is_json
-            and not any(k == b"content-type" for k, _ in headers)
-        ):
-            # A body without a Content-Type is read as JSON, as the vendors' examples send JSON
-            # (assumed; README). Otherwise connexion hands handlers raw bytes.
-            headers.append((b"content-type", b"application/json"))
-        inner["headers"] = headers
+        # Media types in any case, as connexion compares them; a body without a Content-Type is
+        # read as JSON, as the vendors' examples send JSON (assumed; README), where the API
+        # allows it. Otherwise connexion hands handlers raw bytes.
+        inner["headers"] = request_headers(
+            headers, json_default=bool(raw) and self.api.body_without_content_type_is_json
+        )
         await self.app(inner, replay, capture)
         return captured["status"], b"".join(captured["body"])
 
@@ -278,6 +278,18 @@ class ApiGate:
             await self.ctx.journal.record(self.api.name, entry)
         except StoreUnavailable:
             log.warning("journal entry lost: state store unavailable")
+
+
+def _parsed(raw: bytes) -> Any:
+    """The body as the API's validator reads it, or NOT_JSON: a body it rejects (a lone
+    surrogate, a number too large) reaches the journal as text, never as a value that can't be
+    stored or reported."""
+    if not raw.strip():
+        return NOT_JSON
+    try:
+        return parse_json_strict(raw)
+    except FieldErrors:
+        return NOT_JSON
 
 
 class _HeldSend:

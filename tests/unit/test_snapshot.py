@@ -177,6 +177,7 @@ BAD = [
     ({**doc({}), "journal": []}, "journal", "unknown member"),
     (doc({}, now="yesterday"), "clock.now", "ISO-8601"),
     (doc({}, now="0001-01-01T00:00:00Z"), "clock.now", "1970"),
+    (doc({}, now="9500-01-01T00:00:00Z"), "clock.now", "9000-12-31T23:59:59Z"),
     ({**doc({}), "clock": {"now": "2027-01-01T00:00:00Z"}}, "clock.frozen", "true or false"),
     ({**doc({}), "clock": {"now": 5, "frozen": False}}, "clock.now", "ISO-8601"),
     (doc({"gamma": {}}), "apis.gamma", "not an enabled API"),
