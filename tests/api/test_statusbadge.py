@@ -277,11 +277,13 @@ def test_soak_dead_servers_leave_the_store(make_server):
         assert stored_records(server) == 1
 
 
-def test_an_entry_whose_ttl_ends_past_9999_shows_the_last_instant_it_can(http):
-    """The clock may stand anywhere datetime can show; the TTL may then end past it."""
-    http.post("/__mock/clock/set", json={"now": "9999-12-31T23:58:00Z", "frozen": True})
-    pid = http.post("/api/heartbeat", json=SEED_BODY).json()["publicId"]
-    status = http.get(f"/api/status/{pid}")
-    assert status.status_code == 200
-    assert status.json()["expiresAt"] == "9999-12-31T23:59:59Z"
-    assert http.get("/__mock/statusbadge/servers").json()["servers"][0]["online"] is True
+def test_an_entry_whose_ttl_ends_past_9999_shows_the_last_instant_it_can(make_server):
+    """The clock stays before 9001, but a long TTL setting may still end past 9999."""
+    server = make_server(api_settings={"statusbadge": {"ttl_seconds": 40 * 365 * 86400 * 1000}})
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        http.post("/__mock/clock/set", json={"now": "9000-12-31T23:58:00Z", "frozen": True})
+        pid = http.post("/api/heartbeat", json=SEED_BODY).json()["publicId"]
+        status = http.get(f"/api/status/{pid}")
+        assert status.status_code == 200
+        assert status.json()["expiresAt"] == "9999-12-31T23:59:59Z"
+        assert http.get("/__mock/statusbadge/servers").json()["servers"][0]["online"] is True
