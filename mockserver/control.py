@@ -135,9 +135,7 @@ class ControlHandlers:
         """Forget state, journal, faults and rate windows: of one API, or all and the clock."""
         name = self._api(api)
         if name:
-            await self.ctx.apis[name].reset()
-            await self.ctx.journal.clear(name)
-            await self.ctx.faults.clear(name)
+            await self.ctx.apis[name].reset()  # every namespace under its name: journal, faults
         else:
             await self.ctx.store.clear()
         return {

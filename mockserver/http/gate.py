@@ -95,13 +95,10 @@ class ApiGate:
             headers=scope["headers"],
             redactor=ctx.journal.redactor,
         )
-        state: dict[str, Any] = {
-            "api": api.name,
-            "operation": operation,
-            "violations": [],
-        }
-        if now >= self._next_purge:
-            # Bounded memory: expired records go once a (mock) minute, not on a timer thread.
+        state: dict[str, Any] = {"operation": operation, "violations": []}
+        if not self._next_purge - PURGE_EVERY <= now < self._next_purge:
+            # Bounded memory: expired records go once a (mock) minute, not on a timer thread;
+            # a clock moved back (reset, clock/set) starts the schedule again from there.
             self._next_purge = now + PURGE_EVERY
             try:
                 await ctx.store.purge(now - PURGE_EVERY)  # late: fakes decide expiry, not this
@@ -293,21 +290,27 @@ def _parsed(raw: bytes) -> Any:
 
 
 class _HeldSend:
-    """An ASGI `send` that holds back the final body message until `release()`."""
+    """An ASGI `send` that holds back the end of the answer until `release()`: the final body
+    message, and the start too while no body has gone out (an answer without a body, such as a
+    204 preflight, is complete for the client as soon as its start is sent)."""
 
     def __init__(self, send) -> None:
         self._send = send
-        self._held: dict | None = None
+        self._held: list[dict] = []
 
     async def __call__(self, message) -> None:
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
-            self._held = message
+        if message["type"] == "http.response.start":
+            self._held.append(message)
             return
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self._held.append(message)
+            return
+        await self.release()  # a streamed body: the start goes first
         await self._send(message)
 
     async def release(self) -> None:
-        if self._held is not None:
-            message, self._held = self._held, None
+        held, self._held = self._held, []
+        for message in held:
             await self._send(message)
 
 

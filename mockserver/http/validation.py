@@ -188,7 +188,9 @@ def schema_errors(validator: Draft4Validator, body: Any) -> list[FieldError]:
 
 # Compiled validators keyed by the identity of the (long-lived) schema object in the loaded spec,
 # so a request pays for validation, not for building a validator.
+# Bounded: each app built (tests build many) brings its own schema objects; the oldest go first.
 _COMPILED: dict[int, tuple[dict, Draft4Validator]] = {}
+_COMPILED_MAX = 256
 
 
 def compiled(schema: dict) -> Draft4Validator:
@@ -198,6 +200,8 @@ def compiled(schema: dict) -> Draft4Validator:
             schema,
             Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER),
         )
+        while len(_COMPILED) >= _COMPILED_MAX:
+            del _COMPILED[next(iter(_COMPILED))]
         _COMPILED[id(schema)] = hit
     return hit[1]
 

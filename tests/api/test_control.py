@@ -63,8 +63,12 @@ def test_reset_forgets_state_journal_faults_and_clock(http):
 def test_reset_one_api_keeps_the_clock(http):
     http.post("/__mock/clock/advance", json={"seconds": 1000})
     http.post("/api/heartbeat", json=BODY)
+    http.post("/__mock/faults", json={"api": "statusbadge", "status": 500})
+    http.post("/__mock/faults", json={"api": "sonoran", "status": 500})
     http.post("/__mock/reset", params={"api": "statusbadge"})
     assert http.get("/__mock/statusbadge/servers").json()["count"] == 0
+    assert http.get("/__mock/requests", params={"api": "statusbadge"}).json()["count"] == 0
+    assert [f["api"] for f in http.get("/__mock/faults").json()["faults"]] == ["sonoran"]
     assert http.get("/__mock/clock").json()["offset_seconds"] == 1000
 
 
