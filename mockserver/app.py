@@ -22,7 +22,7 @@ from mockserver.http.apps import bundled_specs_trusted, control_app
 from mockserver.http.dispatch import MockServerApp, token_gate
 from mockserver.http.gate import ApiGate
 from mockserver.journal import Journal
-from mockserver.runtime_settings import RuntimeSettings
+from mockserver.runtime_settings import RuntimeSettings, refreshing
 from mockserver.settings import Settings, SettingsError
 from mockserver.spec.loader import SPEC_DIR, operations, parsed_spec
 from mockserver.store import open_store
@@ -87,6 +87,7 @@ def build_app(settings: Settings | None = None) -> MockServerApp:
             app = control_app(control, ctx.apis, settings, ops, render_control_error)
             token = settings.control_token
             app = LandingPage(app, ctx.apis, version())
+            app = refreshing(app, ctx.runtime, render_control_error)
             routes.append(("/__mock", token_gate(app, token, render_control_error)))
             specs = [(n, a.spec, a.control_spec) for n, a in ctx.apis.items()]
             docs = ApiPageRedirects(DocsApp(SPEC_DIR, specs), [*ctx.apis, "control"])

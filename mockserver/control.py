@@ -310,6 +310,7 @@ class ControlHandlers:
 
     # --- runtime settings -----------------------------------------------------------------
     async def control_settings(self):
+        await self.ctx.runtime.refresh()  # what every worker holds now; a 503 if it can't be read
         return self.ctx.runtime.describe(), 200
 
     async def control_settings_change(self, api: str, body: dict):

@@ -23,9 +23,10 @@ import logging
 import uuid
 from typing import Any
 
-from mockserver.store import Store
+from mockserver.core.errors import MockError
+from mockserver.store import Store, StoreUnavailable
 
-__all__ = ["NS", "KEY", "RuntimeSettings", "SettingsChangeError", "SOURCES"]
+__all__ = ["NS", "KEY", "RuntimeSettings", "SettingsChangeError", "SOURCES", "refreshing"]
 
 log = logging.getLogger("mockserver")
 
@@ -179,3 +180,24 @@ class RuntimeSettings:
                 "source": source,
             }
         return out
+
+
+def refreshing(app, runtime: RuntimeSettings, render):
+    """`app` (the control API) with the runtime settings brought up to date before each request
+    (API gates do it themselves): a store that can't be read is the control API's 503 at once
+    (`render` gives its body), not a wait now and another in the handler."""
+
+    async def refreshed(scope, receive, send):
+        if scope["type"] == "http":
+            try:
+                await runtime.refresh()
+            except StoreUnavailable:
+                body = render(MockError(503, "unavailable", "state store unavailable")).encode()
+                headers = [(b"content-type", b"application/json")]
+                headers.append((b"content-length", str(len(body)).encode()))
+                await send({"type": "http.response.start", "status": 503, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await app(scope, receive, send)
+
+    return refreshed

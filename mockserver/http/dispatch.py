@@ -13,7 +13,6 @@ from typing import Any
 from mockserver.core.context import MockContext
 from mockserver.core.errors import MockError
 from mockserver.settings import Settings
-from mockserver.store import StoreUnavailable
 
 __all__ = ["MockServerApp", "send_json", "token_gate"]
 
@@ -60,11 +59,6 @@ class MockServerApp:
         if kind != "http":
             return
         path = scope["path"]
-        if self.ctx.runtime is not None:
-            try:  # runtime settings changed by any worker hold from this request on
-                await self.ctx.runtime.refresh()
-            except StoreUnavailable:
-                pass  # the request's own store access answers the 503
         for prefix, target in self.routes:
             if path.startswith(prefix):
                 await target(scope, receive, send)

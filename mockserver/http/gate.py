@@ -79,6 +79,8 @@ class ApiGate:
         method, path = scope["method"], scope["path"]
         operation, path_params = self.operation(method, path)
         try:
+            if ctx.runtime is not None:  # settings changed at run time by any worker, in force
+                await ctx.runtime.refresh()
             now = await ctx.clock.now()
         except StoreUnavailable:
             await self._respond(
