@@ -137,6 +137,10 @@ class Snapshots:
         """The store writes that restore `doc` ({namespace: {key: record}}, the clock's record
         included), or SnapshotError naming the first thing wrong. Changes nothing."""
         doc = _object(doc, "")
+        try:  # what the HTTP body check refuses, for a document from a file (`--state`)
+            json.dumps(doc, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (ValueError, UnicodeEncodeError):
+            raise SnapshotError("", "holds text that is not Unicode, or NaN/Infinity") from None
         unknown = sorted(set(doc) - set(_TOP))
         if unknown:
             raise SnapshotError(unknown[0], f"unknown member; a snapshot has {', '.join(_TOP)}")
@@ -222,10 +226,14 @@ class Snapshots:
 # --- files: `mockserver serve --state FILE --save-state FILE` -----------------------------------
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def read_file(path: str | os.PathLike) -> Any:
     """A snapshot file's document; SnapshotError (one line) when it can't be read as JSON."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=_no_constant)
     except FileNotFoundError:
         raise SnapshotError("", f"state file {str(path)!r} not found") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -101,13 +101,19 @@ def test_several_workers_load_and_save_one_state(store_kind, store_url, tmp_path
         (None, "not found"),
         ("{not json", "is not a JSON document"),
         ('{"format": 7, "clock": {}, "apis": {}}', "format: must be 1"),
+        ('{"format": 1, "clock": {"now": "2030-01-01T00:00:00Z", "frozen": NaN}}', "NaN"),
+        (
+            '{"format": 1, "clock": {"now": "2030-01-01T00:00:00Z", "frozen": true},'
+            ' "apis": {"statusbadge": {"servers": {"\\ud800": {}}}}}',
+            "not Unicode",
+        ),
         (
             '{"format": 1, "clock": {"now": "2030-01-01T00:00:00Z", "frozen": true},'
             ' "apis": {"statusbadge": {"servers": {"x": {"publicId": 5}}}}}',
             "apis.statusbadge.servers.x",
         ),
     ],
-    ids=["missing", "not-json", "format", "bad-record"],
+    ids=["missing", "not-json", "format", "nan", "lone-surrogate", "bad-record"],
 )
 def test_a_state_file_that_cannot_be_restored_stops_serve_in_one_line(tmp_path, content, says):
     path = tmp_path / "state.json"

@@ -191,6 +191,8 @@ BAD = [
     (doc({"beta": {"s": {"k": {"expires_at": "soon"}}}}), "apis.beta.s.k.expires_at", "number"),
     (doc({"beta": {"s": {"k": {"expires_at": True}}}}), "apis.beta.s.k.expires_at", "number"),
     (doc({"beta": {"s": {"": {}}}}), "apis.beta.s.", "1 to 1024"),
+    (doc({"beta": {"s": {"\ud800": {}}}}), "", "not Unicode"),
+    (doc({"beta": {"s": {"k": {"n": float("nan")}}}}), "", "NaN"),
 ]
 
 
