@@ -43,7 +43,8 @@ def public_id(n: int) -> str:
     return pid(f"sk_live_00000000-0000-4000-8000-00000000000{n}")
 
 
-def test_the_plugin_writes_a_section_per_test_that_used_the_mock(pytester):
+def test_the_plugin_writes_a_section_per_test_that_used_the_mock(pytester, monkeypatch):
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # when this suite runs under -n
     pytester.makepyfile(PROJECT)
     out = pytester.path / "artifacts" / "report.html"
     pytester.runpytest("-p", "no:cacheprovider", f"--mockserver-report={out}").assert_outcomes(
