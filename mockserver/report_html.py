@@ -35,6 +35,8 @@ svg.timeline{width:100%;max-width:720px;height:auto;background:#fafafa;border:1p
 .guide{stroke:#9e9e9e;stroke-width:.6}.axis{font-size:12px;color:#555}
 .legend span{display:inline-block;margin-right:1rem}.sw{display:inline-block;width:.8rem;
 height:.8rem;vertical-align:middle;margin-right:.3rem;border:1px solid #999}
+.sw.s2xx{background:#2e7d32}.sw.s429{background:#ef6c00}.sw.s4xx{background:#c62828}
+.sw.s5xx{background:#6a1b9a}
 """
 
 
