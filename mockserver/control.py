@@ -15,7 +15,7 @@ from starlette.responses import StreamingResponse
 
 from mockserver import __version__
 from mockserver.core.api import ErrorBody, MockApi
-from mockserver.core.clock import parse_iso
+from mockserver.core.clock import ClockRangeError, parse_iso
 from mockserver.core.context import MockContext
 from mockserver.core.errors import FieldError, MockError
 from mockserver.faults import check_rule
@@ -69,6 +69,12 @@ def render_control_error(err: MockError) -> ErrorBody:
     return ErrorBody(err.status, body, dict(err.headers))
 
 
+def _clock_range(exc: ClockRangeError, key: str, value) -> MockError:
+    """A clock move out of range (specs/control.yaml): a 400, and the clock did not move."""
+    field = FieldError(key, "range", str(exc), str(value))
+    return MockError(400, "validation", str(exc), fields=[field])
+
+
 class ControlHandlers:
     def __init__(self, ctx: MockContext) -> None:
         self.ctx = ctx
@@ -96,9 +102,7 @@ class ControlHandlers:
         """Forget state, journal, faults and rate windows: of one API, or all and the clock."""
         name = self._api(api)
         if name:
-            await self.ctx.apis[name].reset()
-            await self.ctx.journal.clear(name)
-            await self.ctx.faults.clear(name)
+            await self.ctx.apis[name].reset()  # every namespace under its name: journal, faults
         else:
             await self.ctx.store.clear()
         return {
@@ -110,7 +114,10 @@ class ControlHandlers:
         return await self.ctx.clock.describe(), 200
 
     async def control_clock_advance(self, body: dict):
-        await self.ctx.clock.advance(float(body["seconds"]))
+        try:
+            await self.ctx.clock.advance(float(body["seconds"]))
+        except ClockRangeError as exc:
+            raise _clock_range(exc, "seconds", body["seconds"]) from None
         return await self.ctx.clock.describe(), 200
 
     async def control_clock_freeze(self):
@@ -131,7 +138,10 @@ class ControlHandlers:
                 "now must be an ISO-8601 timestamp",
                 fields=[FieldError("now", "format", "not an ISO-8601 timestamp", body["now"])],
             ) from None
-        await self.ctx.clock.set(epoch, frozen=body.get("frozen"))
+        try:
+            await self.ctx.clock.set(epoch, frozen=body.get("frozen"))
+        except ClockRangeError as exc:
+            raise _clock_range(exc, "now", body["now"]) from None
         return await self.ctx.clock.describe(), 200
 
     async def control_requests(

@@ -140,4 +140,6 @@ class MockApi:
         return None
 
     async def reset(self) -> None:
+        """Forget everything of this API: every store namespace under its name, which holds its
+        records, its journal (`<api>:journal`) and its faults (`<api>:faults`)."""
         await self.store.clear(self.name)
