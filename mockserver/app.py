@@ -15,6 +15,7 @@ from mockserver.control import ControlHandlers, render_control_error
 from mockserver.core.clock import Clock
 from mockserver.core.context import MockContext
 from mockserver.core.redaction import Redactor
+from mockserver.docs.dashboard import DashboardApp
 from mockserver.docs.landing import ApiPageRedirects, LandingPage
 from mockserver.docs.live import DocsApp
 from mockserver.faults import Faults
@@ -92,4 +93,5 @@ def build_app(settings: Settings | None = None) -> MockServerApp:
             specs = [(n, a.spec, a.control_spec) for n, a in ctx.apis.items()]
             docs = ApiPageRedirects(DocsApp(SPEC_DIR, specs), [*ctx.apis, "control"])
             routes.append(("/__mock/docs", token_gate(docs, token, render_control_error)))
+            routes.append(("/__mock/ui", token_gate(DashboardApp(), token, render_control_error)))
     return MockServerApp(settings, ctx, routes, control)

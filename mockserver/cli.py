@@ -215,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mockserver.contract.cli import add_parser as add_contract_parser
 
     add_contract_parser(sub)
+    from mockserver.report_file import add_parser as add_report_parser
+
+    add_report_parser(sub)
 
     check = sub.add_parser("check-specs", help="validate every spec (OpenAPI 3) and its examples")
     check.set_defaults(func=_check_specs)

@@ -245,14 +245,19 @@ class ControlHandlers:
 
     async def control_report(self, api: str | None = None, format: str = "json"):
         from mockserver.report import ReportBuilder, render_text
+        from mockserver.report_html import render_html
 
         name = self._api(api)
-        builder = ReportBuilder({name: self.ctx.apis[name]} if name else self.ctx.apis)
+        apis = {name: self.ctx.apis[name]} if name else self.ctx.apis
+        builder = ReportBuilder(apis, timelines=format == "html")
         async for entry in self.ctx.journal.scan(api=name):  # a chunk at a time, never all
             builder.add(entry)
-        report = builder.build(await self.ctx.clock.now())
+        now = await self.ctx.clock.now()
+        report = builder.build(now)
         if format == "text":
             return render_text(report), 200, {"Content-Type": "text/plain"}
+        if format == "html":
+            return render_html(report, now), 200, {"Content-Type": "text/html"}
         return report, 200, {"Content-Type": "application/json"}
 
     async def control_faults_add(self, body: dict):

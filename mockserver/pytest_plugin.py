@@ -39,6 +39,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="make the mock check each of its answers against its spec",
     )
+    group.addoption(
+        "--mockserver-report",
+        default=None,
+        metavar="PATH",
+        help="write the mock's HTML report (a section per test) to PATH at the end of the "
+        "session (under xdist one file per worker: NAME.gwN.html)",
+    )
     parser.addini(
         "mockserver_apis", "APIs the mockserver fixture serves (default all)", type="linelist"
     )
@@ -186,6 +193,7 @@ def mockserver(request: pytest.FixtureRequest):
         with BackgroundServer(settings) as server:
             with MockClient(server.url, token=server.settings.control_token) as client:
                 yield client
+                _keep_report(request, server.url, server.settings.control_token)
         return
     client = request.getfixturevalue("_mockserver_session_client")
     client.reset()  # the start-up settings too
@@ -203,3 +211,32 @@ def _mockserver_session_client(mockserver_session):
 
     with MockClient(mockserver_session.url) as client:
         yield client
+        _keep_report(request, server.url, None)
+
+
+_SECTIONS = pytest.StashKey["object"]()
+
+
+def _keep_report(request: pytest.FixtureRequest, url: str, token: str | None) -> None:
+    """With --mockserver-report, this test's HTML report, fetched before the next reset."""
+    if not request.config.getoption("--mockserver-report"):
+        return
+    from mockserver.report_file import ReportSections, fetch_report
+
+    sections = request.config.stash.setdefault(_SECTIONS, ReportSections())
+    sections.add(request.node.nodeid, fetch_report(url, token=token))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    path = config.getoption("--mockserver-report")
+    sections = config.stash.get(_SECTIONS, None)
+    if not path or (sections is None and _under_xdist(config)):
+        return  # an xdist controller or idle worker: the workers that used the mock write
+    from mockserver.report_file import ReportSections
+
+    (sections or ReportSections()).write(path)
+
+
+def _under_xdist(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput") or config.pluginmanager.hasplugin("dsession")

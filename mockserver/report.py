@@ -14,7 +14,7 @@ from collections import defaultdict
 from mockserver.core.api import CadencePolicy, MockApi
 from mockserver.core.clock import iso_utc
 
-__all__ = ["ReportBuilder", "build_report", "render_text"]
+__all__ = ["ReportBuilder", "build_report", "gaps_over_timeouts", "render_text"]
 
 
 def _fmt(seconds: float) -> str:
@@ -43,18 +43,10 @@ def _findings(
                 f"{peak} requests in {_fmt(window)} (limit {limit}): rate-limited "
                 f"{'once' if limited == 1 else f'{limited} times'}"
             )
-    if policy.ttl and gaps:
-        lapses = [g for g in gaps if g > policy.ttl]
-        if lapses:
-            word = "once" if len(lapses) == 1 else f"{len(lapses)} times"
-            out.append(
-                f"interval {_fmt(max(lapses))} exceeds the {_fmt(policy.ttl)} TTL: "
-                f"the client's state expired {word}"
-            )
+    out.extend(_lapse_findings(policy, gaps))
     if policy.interval and gaps:
-        late = [
-            g for g in gaps if g > policy.interval * 1.1 and not (policy.ttl and g > policy.ttl)
-        ]
+        timeout = min((limit for limit, _, _ in _timeouts(policy)), default=None)
+        late = [g for g in gaps if g > policy.interval * 1.1 and not (timeout and g > timeout)]
         if late:
             out.append(
                 f"{len(late)} interval(s) longer than the documented {_fmt(policy.interval)} "
@@ -66,11 +58,49 @@ def _findings(
                 f"heartbeats every {_fmt(median)} (median), more than twice as often as the "
                 f"documented {_fmt(policy.interval)}"
             )
-    if policy.ttl and times and now - times[-1] > policy.ttl:
-        out.append(
-            f"silent for {_fmt(now - times[-1])}: longer than the {_fmt(policy.ttl)} TTL, "
-            "so it has expired"
-        )
+    silence = now - times[-1] if times else 0.0
+    for limit, name, effect in _timeouts(policy):
+        if silence > limit:
+            out.append(
+                f"silent for {_fmt(silence)}: longer than the {_fmt(limit)} {name}, so {effect}"
+            )
+            break
+    return out
+
+
+def _timeouts(policy: CadencePolicy) -> list[tuple[float, str, str]]:
+    """The policy's timeouts, longest first: (seconds, its name, what passing it causes)."""
+    out = []
+    if policy.ttl:
+        out.append((policy.ttl, "TTL", policy.ttl_effect))
+    if policy.stale and not (policy.ttl and policy.stale >= policy.ttl):
+        out.append((policy.stale, "stale timeout", policy.stale_effect))
+    return out
+
+
+def _lapse_findings(policy: CadencePolicy, gaps: list[float]) -> list[str]:
+    """Each gap counted once, under the longest timeout it passed."""
+    out, counted = [], set()
+    for limit, name, effect in _timeouts(policy):
+        lapses = [i for i, g in enumerate(gaps) if g > limit and i not in counted]
+        counted.update(lapses)
+        if lapses:
+            word = "once" if len(lapses) == 1 else f"{len(lapses)} times"
+            longest = max(gaps[i] for i in lapses)
+            out.append(
+                f"interval {_fmt(longest)} exceeds the {_fmt(limit)} {name}: {effect} {word}"
+            )
+    return out
+
+
+def gaps_over_timeouts(policy: CadencePolicy, times: list[float], now: float) -> list[dict]:
+    """The stretches of silence (between beats, and from the last beat to now) longer than a
+    timeout, each with the part past the timeout and what it caused, for the timeline."""
+    out = []
+    for start, end in zip(times, [*times[1:], now], strict=True):
+        for limit, name, effect in _timeouts(policy):
+            if end - start > limit:
+                out.append({"from": start + limit, "to": end, "timeout": name, "effect": effect})
     return out
 
 
@@ -85,16 +115,19 @@ class _ApiTally:
         self.invalid: list[dict] = []
         self.beats: dict[str, list[dict]] = defaultdict(list)
         self.newest: dict[str, dict] = {}
+        self.marks: dict[str, list[dict]] = defaultdict(list)  # faulted heartbeats too
 
 
 class ReportBuilder:
     """The report, built one journal entry at a time (`add`, in id order), so it costs the
     memory of what it reports, not of the journal it reads (issue 23, item 14). An API's
     `cadence()` gets each client's heartbeats slim (`epoch`, `at`, `status`) and the newest
-    one whole."""
+    one whole. With `timelines`, each client also gets its `timeline`: every heartbeat's mark
+    (faulted ones included, flagged) and the silences past a timeout, for the HTML report."""
 
-    def __init__(self, apis: dict[str, MockApi]) -> None:
+    def __init__(self, apis: dict[str, MockApi], *, timelines: bool = False) -> None:
         self.apis = apis
+        self.timelines = timelines
         self._tally = {name: _ApiTally() for name in apis}
 
     def add(self, e: dict) -> None:
@@ -110,7 +143,12 @@ class ReportBuilder:
             tally.invalid.append({k: e[k] for k in keys})
         api = self.apis[e["api"]]
         identity = e.get("identity")
-        if identity and e["operation"] == api.heartbeat_operation and not e.get("fault"):
+        if not identity or e["operation"] != api.heartbeat_operation:
+            return
+        if self.timelines:
+            mark = {"id": e["id"], "epoch": e["epoch"], "at": e["at"], "status": e["status"]}
+            tally.marks[identity].append({**mark, "fault": bool(e.get("fault"))})
+        if not e.get("fault"):
             tally.beats[identity].append(
                 {"epoch": e["epoch"], "at": e["at"], "status": e["status"]}
             )
@@ -128,17 +166,29 @@ class ReportBuilder:
                 "statuses": dict(tally.statuses),
                 "invalid_requests": tally.invalid,
                 "clients": [
-                    _cadence(api, identity, beats[:-1] + [tally.newest[identity]], now)
+                    self._client(api, tally, identity, beats, now)
                     for identity, beats in sorted(tally.beats.items())
                 ],
             }
         return report
 
+    def _client(self, api: MockApi, tally: _ApiTally, identity: str, beats, now) -> dict:
+        beats = beats[:-1] + [tally.newest[identity]]
+        policy = api.cadence(identity, beats) or CadencePolicy(interval=None)
+        client = _cadence(policy, identity, beats, now)
+        if self.timelines:
+            times = [b["epoch"] for b in beats]
+            client["timeline"] = {
+                "marks": tally.marks[identity],
+                "gaps": gaps_over_timeouts(policy, times, now),
+                "effects": {"ttl": policy.ttl_effect, "stale": policy.stale_effect},
+            }
+        return client
 
-def _cadence(api: MockApi, identity: str, beats: list[dict], now: float) -> dict:
+
+def _cadence(policy: CadencePolicy, identity: str, beats: list[dict], now: float) -> dict:
     times = [b["epoch"] for b in beats]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    policy = api.cadence(identity, beats) or CadencePolicy(interval=None)
     return {
         "identity": identity,
         "heartbeats": len(beats),
@@ -153,14 +203,15 @@ def _cadence(api: MockApi, identity: str, beats: list[dict], now: float) -> dict
             "interval": policy.interval,
             "ttl": policy.ttl,
             "rate_limit": list(policy.rate_limit) if policy.rate_limit else None,
+            "stale": policy.stale,
         },
         "findings": _findings(policy, times, gaps, [b["status"] for b in beats], now),
     }
 
 
-def build_report(apis: dict[str, MockApi], entries, now: float) -> dict:
+def build_report(apis: dict[str, MockApi], entries, now: float, *, timelines=False) -> dict:
     """The report over `entries` (any iterable, in id order)."""
-    builder = ReportBuilder(apis)
+    builder = ReportBuilder(apis, timelines=timelines)
     for e in entries:
         builder.add(e)
     return builder.build(now)

@@ -41,11 +41,16 @@ class ErrorBody:
 @dataclass
 class CadencePolicy:
     """The documented heartbeat cadence for the report (issue 7): expected interval in seconds,
-    and the TTL or stale timeout after which a silent client loses its state."""
+    the TTL after which a silent client's state is gone, and (where the document has one) a
+    shorter stale timeout after which it only shows offline (issue 17: statusbadge's 60 s stale
+    timeout is not its 300 s TTL). The effects are the document's own words for what happened."""
 
     interval: float | None
     ttl: float | None = None
     rate_limit: tuple[int, float] | None = None  # (requests, window seconds)
+    stale: float | None = None
+    ttl_effect: str = "the client's state expired"
+    stale_effect: str = "it showed offline"
 
 
 class MockApi:

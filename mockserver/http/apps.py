@@ -33,6 +33,7 @@ from starlette.routing import Mount, Router
 
 from mockserver.core.api import ErrorBody, MockApi
 from mockserver.core.errors import MockError, classify
+from mockserver.http.body import read_body
 from mockserver.http.validation import VALIDATOR_MAP, request_headers
 from mockserver.settings import Settings
 from mockserver.spec.loader import SPEC_DIR, Operation, allowed_methods, load_spec
@@ -228,41 +229,40 @@ def control_app(
             )
     _no_slash_redirects(app._middleware_app.router)
     _install_on_error(app, "control", ops, render)
-    return _control_bodies(app)
+    return _control_bodies(app, settings.max_body_bytes, render)
 
 
-def _control_bodies(app: AsyncApp):
-    """The control API reads a body sent without Content-Type as JSON, as the native APIs do
-    (specs/control.yaml, x-mock-assumed), and any case of `application/json` as JSON. A chunked
-    body is read whole first, so connexion, which goes by Content-Length, sees it."""
+def _control_bodies(app: AsyncApp, limit: int, render: Callable[[MockError], ErrorBody]):
+    """The control API reads its body once, bounded like the native APIs' (413 in the control
+    format over `max_body_bytes`), reads a body sent without Content-Type as JSON, as the
+    native APIs do (specs/control.yaml, x-mock-assumed), and any case of `application/json` as
+    JSON. The body is read whole first, so connexion, which goes by Content-Length, sees a
+    chunked one too."""
 
     async def control(scope, receive, send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        headers = scope["headers"]
-        names = {k for k, _ in headers}
-        length = next((v for k, v in headers if k == b"content-length"), b"0")
-        if b"transfer-encoding" in names and b"content-length" not in names:
-            raw = await _read_all(receive)
-            headers = [(k, v) for k, v in headers if k != b"transfer-encoding"]
-            headers.append((b"content-length", str(len(raw)).encode()))
-            receive = _replay(raw, receive)
-            length = str(len(raw)).encode()
-        has_body = length.strip().lstrip(b"0").isdigit()  # a length above 0
-        scope = {**scope, "headers": request_headers(headers, json_default=has_body)}
-        await app(scope, receive, send)
+        raw, too_large = await read_body(scope, receive, limit)
+        if too_large:
+            err = render(MockError(413, "payload_too_large", f"request body exceeds {limit} bytes"))
+            body = err.encode()
+            headers = [
+                (b"content-type", err.media_type.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            await send({"type": "http.response.start", "status": 413, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        headers = [(k, v) for k, v in scope["headers"] if k not in _FRAMING]
+        headers.append((b"content-length", str(len(raw)).encode()))
+        scope = {**scope, "headers": request_headers(headers, json_default=bool(raw))}
+        await app(scope, _replay(raw, receive), send)
 
     return control
 
 
-async def _read_all(receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            return b"".join(chunks)
+_FRAMING = (b"content-length", b"transfer-encoding")
 
 
 def _replay(raw: bytes, receive):

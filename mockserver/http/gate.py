@@ -17,6 +17,7 @@ from mockserver.core.context import MockContext
 from mockserver.core.errors import FieldErrors, MockError
 from mockserver.faults import BODILESS
 from mockserver.http.apps import api_app
+from mockserver.http.body import read_body
 from mockserver.http.validation import parse_json_strict, request_headers
 from mockserver.journal import NOT_JSON, body_for_journal, new_entry
 from mockserver.settings import Settings
@@ -192,28 +193,7 @@ class ApiGate:
         return err
 
     async def _read_body(self, scope, receive, limit: int) -> tuple[bytes, bool]:
-        declared = 0
-        for k, v in scope["headers"]:
-            if k == b"content-length":
-                try:
-                    declared = int(v)
-                except ValueError:
-                    declared = 0
-        if declared > limit:
-            return b"", True
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                return b"", True
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks), False
+        return await read_body(scope, receive, limit)
 
     async def _call_app(self, scope, state, raw: bytes, send) -> tuple[int, bytes]:
         sent = False

@@ -40,7 +40,8 @@ def test_on_cadence_client_has_no_findings(http):
     c = client(http.get("/__mock/report").json())
     assert c["identity"] == PID and c["heartbeats"] == 4
     assert c["interval"] == {"min": 30, "median": 30, "max": 30}
-    assert c["documented"]["interval"] == 30 and c["documented"]["ttl"] == 60
+    assert c["documented"]["interval"] == 30 and c["documented"]["stale"] == 60
+    assert c["documented"]["ttl"] == 300  # issue 17: 004's KV TTL, not its stale timeout
     assert c["findings"] == []
 
 
@@ -52,7 +53,8 @@ def test_gaps_longer_than_the_timeout_are_reported_in_words(http):
         beat(http, 30)
     c = client(http.get("/__mock/report").json())
     assert (
-        "interval 100 s exceeds the 60 s TTL: the client's state expired 2 times" in c["findings"]
+        "interval 100 s exceeds the 60 s stale timeout: the server showed offline 2 times"
+        in c["findings"]
     )
     assert c["interval"]["max"] == 100
 
@@ -71,7 +73,23 @@ def test_silence_longer_than_the_ttl_is_reported(http):
     beat(http, 30)
     advance(http, 120)
     c = client(http.get("/__mock/report").json())
-    assert c["findings"] == ["silent for 120 s: longer than the 60 s TTL, so it has expired"]
+    assert c["findings"] == [
+        "silent for 120 s: longer than the 60 s stale timeout, so the server showed offline"
+    ]
+
+
+def test_silence_past_statusbadges_ttl_says_the_record_is_gone(http):
+    """004: offline after the stale timeout, the KV record gone after 5 minutes (issue 17)."""
+    http.post("/__mock/clock/freeze")
+    beat(http, 30)
+    advance(http, 400)
+    beat(http, 30)
+    advance(http, 301)
+    c = client(http.get("/__mock/report").json())
+    assert c["findings"] == [
+        "interval 400 s exceeds the 300 s TTL: the server's record was gone once",
+        "silent for 301 s: longer than the 300 s TTL, so the server's record was gone",
+    ]
 
 
 def test_text_form_is_readable(http):
@@ -85,7 +103,7 @@ def test_text_form_is_readable(http):
     text = r.text
     assert "statusbadge: 3 requests, 1 invalid" in text
     assert f"{PID}: 2 heartbeats" in text
-    assert "exceeds the 60 s TTL" in text
+    assert "exceeds the 60 s stale timeout" in text
 
 
 def test_report_for_one_api_and_unknown_api(http):

@@ -76,7 +76,7 @@ def test_intervals_are_measured_per_client():
     assert client["interval"] == {"min": 20, "median": 30, "max": 45}
     assert client["first"] == iso_utc(T0, micros=True)
     assert client["last"] == iso_utc(T0 + 95, micros=True)
-    assert client["documented"] == {"interval": 30, "ttl": 60, "rate_limit": None}
+    assert client["documented"] == {"interval": 30, "ttl": 60, "rate_limit": None, "stale": None}
 
 
 def test_a_gap_over_the_ttl_says_the_state_expired():
@@ -104,7 +104,7 @@ def test_heartbeats_twice_as_often_as_documented_are_a_finding():
 
 def test_a_client_silent_past_the_ttl_has_expired():
     assert findings(EVERY_30, beats(0, 30), now_offset=100) == [
-        "silent for 70 s: longer than the 60 s TTL, so it has expired"
+        "silent for 70 s: longer than the 60 s TTL, so the client's state expired"
     ]
     assert findings(EVERY_30, beats(0, 30), now_offset=90) == []
 
@@ -128,7 +128,12 @@ def test_429_answers_are_counted_as_rate_limited():
 def test_an_api_without_a_cadence_gets_no_findings():
     (client,) = report_for(None, beats(0, 1, 500))["clients"]
     assert client["findings"] == []
-    assert client["documented"] == {"interval": None, "ttl": None, "rate_limit": None}
+    assert client["documented"] == {
+        "interval": None,
+        "ttl": None,
+        "rate_limit": None,
+        "stale": None,
+    }
 
 
 def test_only_unfaulted_heartbeats_with_an_identity_count_towards_cadence():

@@ -217,7 +217,11 @@ class CollectApi(MockApi):
         return None
 
     def cadence(self, identity=None, entries=None) -> CadencePolicy:
-        return CadencePolicy(interval=self.config.interval_seconds, ttl=self.fake.life.alive_window)
+        return CadencePolicy(
+            interval=self.config.interval_seconds,
+            ttl=self.fake.life.alive_window,
+            ttl_effect="the system was dead",  # assumed liveness (spec): interval plus grace
+        )
 
     def render_error(self, err: MockError) -> ErrorBody:
         return render_error(err)

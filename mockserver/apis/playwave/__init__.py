@@ -163,7 +163,11 @@ class PlaywaveApi(MockApi):
         return None
 
     def cadence(self, identity=None, entries=None) -> CadencePolicy:
-        return CadencePolicy(interval=self.config.next_heartbeat_in, ttl=self.config.ttl_seconds)
+        return CadencePolicy(
+            interval=self.config.next_heartbeat_in,
+            ttl=self.config.ttl_seconds,
+            ttl_effect="the session expired",  # 002: the session's Redis TTL ran out
+        )
 
     def render_error(self, err: MockError) -> ErrorBody:
         return errors.render_error(err)

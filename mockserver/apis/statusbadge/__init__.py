@@ -183,7 +183,13 @@ class StatusbadgeApi(MockApi):
                 break
         cfg = self.config
         stale = rules.stale_timeout_ms(interval, floor_ms=cfg.stale_min_ms, cap_ms=cfg.stale_max_ms)
-        return CadencePolicy(interval=interval or stale / 1000, ttl=stale / 1000)
+        return CadencePolicy(
+            interval=interval or stale / 1000,
+            ttl=cfg.ttl_seconds,  # 004: the KV entry lives 5 minutes
+            stale=stale / 1000,  # 004: offline after the stale timeout
+            ttl_effect="the server's record was gone",
+            stale_effect="the server showed offline",
+        )
 
     def render_error(self, err: MockError) -> ErrorBody:
         return render_error(err)
