@@ -199,6 +199,7 @@ def mockserver(request: pytest.FixtureRequest):
     client.reset()  # the start-up settings too
     _configure(client, api_settings)
     yield client
+    _keep_report(request, client.url, None)
     if api_settings:
         client.restore_settings()
 
@@ -211,7 +212,6 @@ def _mockserver_session_client(mockserver_session):
 
     with MockClient(mockserver_session.url) as client:
         yield client
-        _keep_report(request, server.url, None)
 
 
 _SECTIONS = pytest.StashKey["object"]()
