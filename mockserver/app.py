@@ -85,4 +85,6 @@ def build_app(settings: Settings | None = None) -> MockServerApp:
             specs = [(n, a.spec, a.control_spec) for n, a in ctx.apis.items()]
             docs = DocsApp(SPEC_DIR, specs)
             routes.append(("/__mock/docs", token_gate(docs, token, render_control_error)))
-    return MockServerApp(settings, ctx, routes, control)
+    server = MockServerApp(settings, ctx, routes, control)
+    control.scenarios.bind(server)  # scenario steps call the control API in process
+    return server
