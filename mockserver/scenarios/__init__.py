@@ -22,13 +22,23 @@ import re
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from mockserver.core.clock import iso_utc
 from mockserver.core.errors import FieldError
 from mockserver.faults import Faults
-from mockserver.spec.loader import Operation, parse_yaml
+from mockserver.settings import SettingsError
+from mockserver.spec.loader import Operation
 from mockserver.store import Store
 
-__all__ = ["LIBRARY", "Scenarios", "check_scenario", "library_names", "load_scenario"]
+__all__ = [
+    "LIBRARY",
+    "Scenarios",
+    "check_scenario",
+    "library_names",
+    "load_scenario",
+    "start_at_startup",
+]
 
 LIBRARY = Path(__file__).parent / "library"
 NS = "_scenarios"
@@ -53,8 +63,8 @@ def load_scenario(ref: str) -> dict[str, Any]:
             f"no scenario {ref!r}: not a file ({exc.strerror}); named: {names}"
         ) from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else parse_yaml(text)
-    except ValueError as exc:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
         raise ValueError(f"{ref}: not YAML or JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{ref}: a scenario is an object with name and steps")
@@ -175,12 +185,15 @@ class Scenarios:
                 await self._store.update(NS, key, lambda r, done=done: done(r, now=now))
 
     async def _call(self, step: dict, env: dict[str, str], now: float) -> tuple[int, Any]:
+        body = None if step.get("body") is None else _fill(step["body"], env, now)
+        return await self.call(step["method"], _fill(step["path"], env, now), body)
+
+    async def call(self, method: str, target: str, body: Any = None) -> tuple[int, Any]:
+        """One control-API call in process: (status, JSON answer or text)."""
         if self._app is None:
             return 0, "the scenario runner is not bound to the app"
-        path, _, query = _fill(step["path"], env, now).partition("?")
-        raw = (
-            b"" if step.get("body") is None else json.dumps(_fill(step["body"], env, now)).encode()
-        )
+        path, _, query = target.partition("?")
+        raw = b"" if body is None else json.dumps(body).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(raw)).encode()),
@@ -191,7 +204,7 @@ class Scenarios:
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
-            "method": step["method"],
+            "method": method,
             "scheme": "http",
             "path": path,
             "raw_path": path.encode(),
@@ -219,6 +232,33 @@ class Scenarios:
 
         await self._app(scope, receive, send)
         return answer["status"], _decode(bytes(answer["body"][:ANSWER_CAP]))
+
+
+async def start_at_startup(ref: str, app, fresh=None) -> str:
+    """`mockserver serve --scenario FILE|NAME`: start it through the control API in process
+    (so a file is checked exactly as a POST would be). `fresh()` builds a throwaway app on the
+    same (shared) store, for a store whose connections belong to one event loop (Redis); the
+    answer of a scenario already running there (another worker started it) is kept. A bad
+    file or step is a SettingsError: serve refuses to start."""
+    try:
+        spec = {"name": ref} if ref in library_names() else load_scenario(ref)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    if not app.settings.control:
+        raise SettingsError("--scenario needs the control API (steps call it); drop --no-control")
+    target = app if fresh is None else fresh()
+    try:
+        status, answer = await target.control.scenarios.call("POST", "/__mock/scenarios", spec)
+    finally:
+        if target is not app:
+            await target.ctx.store.close()
+    if status == 409:
+        return f"scenario {spec.get('name')!r} runs already on this store"
+    if status != 201:
+        error = answer.get("error", {}) if isinstance(answer, dict) else {}
+        raise SettingsError(f"{ref}: {error.get('message', answer)}")
+    steps = len(answer["steps"])
+    return f"scenario {answer['name']!r}: {steps} steps from {answer['started_at']} (mock clock)"
 
 
 def _decode(body: bytes) -> Any:
