@@ -71,6 +71,19 @@ def render_control_error(err: MockError) -> ErrorBody:
     return ErrorBody(err.status, body, dict(err.headers))
 
 
+def _scenario_timeline(runs: list[dict]) -> list[dict]:
+    """The report's view of each scenario: its steps on the mock clock, without bodies."""
+    keys = ("index", "due_at", "method", "path", "state", "status", "fired_at")
+    return [
+        {
+            "name": run["name"],
+            "started_at": run["started_at"],
+            "steps": [{k: step[k] for k in keys} for step in run["steps"]],
+        }
+        for run in runs
+    ]
+
+
 class ControlHandlers:
     def __init__(self, ctx: MockContext) -> None:
         self.ctx = ctx
@@ -182,6 +195,7 @@ class ControlHandlers:
         async for entry in self.ctx.journal.scan(api=name):  # a chunk at a time, never all
             builder.add(entry)
         report = builder.build(await self.ctx.clock.now())
+        report["scenarios"] = _scenario_timeline(await self.scenarios.list())
         if format == "text":
             return render_text(report), 200, {"Content-Type": "text/plain"}
         return report, 200, {"Content-Type": "application/json"}

@@ -165,3 +165,23 @@ def test_steps_fire_once_in_order_across_two_servers(make_server, store_kind, st
     assert seen == [500, 501, 502, 503, 504, 505, 200, 200]
     assert [s["state"] for s in run["steps"]] == ["done"] * 6
     assert faults == []  # six rules, each made once and used once
+
+
+def test_the_report_shows_each_fault_and_scenario_step(frozen):
+    start(frozen, OUTAGE)
+    advance(frozen, 60)
+    beat(frozen), beat(frozen)
+    advance(frozen, 240)
+    beat(frozen)
+    report = frozen.get("/__mock/report").json()
+    faults = report["apis"]["statusbadge"]["faults"]
+    assert [(f["requests"], f["scenario"]["step"]) for f in faults] == [(2, 0), (1, 1)]
+    assert faults[0]["first"].startswith("2026-04-08T21:36:00")
+    steps = report["scenarios"][0]["steps"]
+    assert [(s["due_at"], s["state"]) for s in steps] == [
+        ("2026-04-08T21:36:00Z", "done"),
+        ("2026-04-08T21:40:00Z", "done"),
+    ]
+    text = frozen.get("/__mock/report?format=text").text
+    assert "(scenario outage step 0): 2 requests" in text
+    assert "2026-04-08T21:40:00Z POST /__mock/faults: done -> 201" in text
