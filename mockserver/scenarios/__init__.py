@@ -44,7 +44,7 @@ LIBRARY = Path(__file__).parent / "library"
 NS = "_scenarios"
 ANSWER_CAP = 4096  # bytes of a step's answer kept for GET /__mock/scenarios
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_NOW = re.compile(r"\$\{now(?:\+(\d{1,9}))?\}")
+_TIME = re.compile(r"\$\{(now|due)(?:\+(\d{1,9}))?\}")
 _VALUE = re.compile(r"[A-Za-z0-9._~:@-]{1,256}")
 
 
@@ -81,7 +81,9 @@ def check_scenario(spec: dict[str, Any], ops: list[Operation]) -> list[FieldErro
             problems.append(FieldError(f"vars.{name}", "format", "letters, digits, ._~:@-"))
     for i, step in enumerate(spec.get("steps") or []):
         path = step["path"].split("?", 1)[0]
-        unknown = [v for v in _VAR.findall(json.dumps(step)) if v != "now" and v not in known]
+        unknown = [
+            v for v in _VAR.findall(json.dumps(step)) if v not in ("now", "due") and v not in known
+        ]
         if unknown:
             problems.append(FieldError(f"steps.{i}", "unknown", f"no var {unknown[0]!r}"))
             continue
@@ -94,16 +96,18 @@ def check_scenario(spec: dict[str, Any], ops: list[Operation]) -> list[FieldErro
     return problems
 
 
-def _fill(value: Any, env: dict[str, str], now: float) -> Any:
-    """`${var}` from the scenario's vars and `${now}`/`${now+N}` (ISO-8601 UTC, N seconds on)
-    from the mock clock when the step fires."""
+def _fill(value: Any, env: dict[str, str], times: dict[str, float]) -> Any:
+    """`${var}` from the scenario's vars; `${now}`/`${now+N}` the mock time when the step fires
+    and `${due}`/`${due+N}` its due time (ISO-8601 UTC, plus N seconds). The clock may jump past
+    a step's time, so a step fires late: `from: ${due}` pins a fault window to the scenario's
+    timeline, where `after_seconds`/`for_seconds` count from when the step fired."""
     if isinstance(value, str):
-        value = _NOW.sub(lambda m: iso_utc(now + int(m.group(1) or 0)), value)
+        value = _TIME.sub(lambda m: iso_utc(times[m.group(1)] + int(m.group(2) or 0)), value)
         return _VAR.sub(lambda m: env[m.group(1)], value)
     if isinstance(value, list):
-        return [_fill(v, env, now) for v in value]
+        return [_fill(v, env, times) for v in value]
     if isinstance(value, dict):
-        return {k: _fill(v, env, now) for k, v in value.items()}
+        return {k: _fill(v, env, times) for k, v in value.items()}
     return value
 
 
@@ -185,8 +189,9 @@ class Scenarios:
                 await self._store.update(NS, key, lambda r, done=done: done(r, now=now))
 
     async def _call(self, step: dict, env: dict[str, str], now: float) -> tuple[int, Any]:
-        body = None if step.get("body") is None else _fill(step["body"], env, now)
-        return await self.call(step["method"], _fill(step["path"], env, now), body)
+        times = {"now": now, "due": step["due"]}
+        body = None if step.get("body") is None else _fill(step["body"], env, times)
+        return await self.call(step["method"], _fill(step["path"], env, times), body)
 
     async def call(self, method: str, target: str, body: Any = None) -> tuple[int, Any]:
         """One control-API call in process: (status, JSON answer or text)."""

@@ -185,3 +185,20 @@ def test_the_report_shows_each_fault_and_scenario_step(frozen):
     text = frozen.get("/__mock/report?format=text").text
     assert "(scenario outage step 0): 2 requests" in text
     assert "2026-04-08T21:40:00Z POST /__mock/faults: done -> 201" in text
+
+
+def test_a_step_fired_late_can_pin_its_window_to_its_due_time(frozen):
+    """The clock jumps from 0 to 100 past a step due at 60: `${due}` still puts the outage at
+    60-180 on the scenario's timeline, where for_seconds would count from 100."""
+    start(frozen, {"name": "pinned", "steps": [
+        {"at_seconds": 60, "method": "POST", "path": "/__mock/faults",
+         "body": {"api": "statusbadge", "status": 503, "from": "${due}", "until": "${due+120}"}},
+    ]})  # fmt: skip
+    advance(frozen, 100)
+    assert beat(frozen) == 503
+    advance(frozen, 79)
+    assert beat(frozen) == 503
+    advance(frozen, 1)
+    assert beat(frozen) == 200
+    (fault,) = frozen.get("/__mock/faults").json()["faults"]
+    assert fault["window"]["from"] == "2026-04-08T21:36:00Z"
