@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mockserver.contract.suite import ContractSuite
@@ -34,15 +36,17 @@ class ContractRun:
         self.suites: dict[str, ContractSuite] = {}
         self.by_node: dict[str, ContractSuite] = {}
 
-    def pytest_collection_modifyitems(self, items) -> None:
+    def pytest_collection_modifyitems(self, config, items) -> None:
+        # pytest-xdist is a dev extra: its mark is unknown (a warning) in a plain install
+        grouped = config.pluginmanager.hasplugin("xdist")
         for item in items:
             suite = _suite(item)
             if suite is None:
                 continue
             _name_operation(item)
             self.suites.setdefault(suite.api, suite)
-            # with pytest-xdist's --dist loadgroup, one API's suite stays on one worker
-            item.add_marker(pytest.mark.xdist_group(f"contract_{suite.api}"))
+            if grouped:  # with --dist loadgroup, one API's suite stays on one worker
+                item.add_marker(pytest.mark.xdist_group(f"contract_{suite.api}"))
 
     def pytest_collection_finish(self, session) -> None:
         for item in session.items:
@@ -74,13 +78,27 @@ class ContractRun:
             terminalreporter.write_line(
                 f"{suite.api}: {total} requests to {where}; statuses per operation:"
             )
-            for op, counts in sorted(suite.statuses.items()):
+            rows = sorted((suite.label(op), counts) for op, counts in suite.statuses.items())
+            width = max(len(label) for label, _ in rows)
+            for label, counts in rows:
                 statuses = "  ".join(f"{status}×{n}" for status, n in sorted(counts.items()))
-                terminalreporter.write_line(f"  {op:<36} {statuses}")
+                terminalreporter.write_line(f"  {label:<{width}}  {statuses}")
             for link, counts in sorted(suite.links.items()):
                 statuses = "  ".join(f"{status}×{n}" for status, n in sorted(counts.items()))
                 terminalreporter.write_line(f"  link {link}: {statuses}")
 
 
+def _ids_from_the_suites_folder(config) -> None:
+    """When the suites' folder is the rootdir (`mockserver contract`), show test ids as they are
+    (`test_statusbadge.py::...`, as in the JUnit XML), not relative to the caller's folder
+    (`../venv/lib/python3.11/site-packages/mockserver/contracts/test_statusbadge.py::...`):
+    pytest has no option for it, so its one method that makes them relative is replaced."""
+    if config.rootpath == Path(__file__).resolve().parent and hasattr(
+        config, "cwd_relative_nodeid"
+    ):
+        config.cwd_relative_nodeid = lambda nodeid: nodeid
+
+
 def pytest_configure(config) -> None:
+    _ids_from_the_suites_folder(config)
     config.pluginmanager.register(ContractRun(), "mockserver-contract-run")

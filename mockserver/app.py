@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.apis import api_class, api_names
+from mockserver.cli import version
 from mockserver.control import ControlHandlers, render_control_error
 from mockserver.core.clock import Clock
 from mockserver.core.context import MockContext
 from mockserver.core.redaction import Redactor
+from mockserver.docs.landing import ApiPageRedirects, LandingPage
 from mockserver.docs.live import DocsApp
 from mockserver.faults import Faults
 from mockserver.http.apps import bundled_specs_trusted, control_app
@@ -81,9 +83,10 @@ def build_app(settings: Settings | None = None) -> MockServerApp:
                     ops += operations(parsed_spec(f"control/{api.control_spec}"), f"/__mock/{name}")
             app = control_app(control, ctx.apis, settings, ops, render_control_error)
             token = settings.control_token
+            app = LandingPage(app, ctx.apis, version())
             routes.append(("/__mock", token_gate(app, token, render_control_error)))
             specs = [(n, a.spec, a.control_spec) for n, a in ctx.apis.items()]
-            docs = DocsApp(SPEC_DIR, specs)
+            docs = ApiPageRedirects(DocsApp(SPEC_DIR, specs), [*ctx.apis, "control"])
             routes.append(("/__mock/docs", token_gate(docs, token, render_control_error)))
     server = MockServerApp(settings, ctx, routes, control)
     control.scenarios.bind(server)  # scenario steps call the control API in process

@@ -1,9 +1,10 @@
-"""`mockserver serve | docs | contract | check-specs`."""
+"""`mockserver serve | docs | contract | check-specs`; `mockserver --version`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
 
 __all__ = ["main"]
@@ -36,7 +37,6 @@ def _serve(args: argparse.Namespace) -> int:
             )
         from mockserver.app import build_app
         from mockserver.server import bind_socket
-        from mockserver.spec.loader import heartbeat_route
 
         app = build_app(settings)
         if args.scenario:
@@ -50,15 +50,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     host, port = sock.getsockname()[:2]
     base = f"http://{host}:{port}"
-    for name, api in app.ctx.apis.items():
-        method, path = heartbeat_route(api.spec, api.heartbeat_operation) or ("", api.prefixes[0])
-        print(f"{name:<12} {method:<5} {base}{path}  auth: {api.auth_hint()}", flush=True)
-    control = (
-        "off"
-        if not settings.control
-        else f"{base}/__mock" + (" (X-Mock-Token required)" if settings.control_token else "")
-    )
-    print(f"{'control':<12} {control}", flush=True)
+    from mockserver.docs.landing import seeding_warnings, serve_summary
+    from mockserver.settings import env_warnings
+
+    print("\n".join(serve_summary(app.ctx.apis, base, settings)), flush=True)
+    for warning in env_warnings() + seeding_warnings(app.ctx.apis, settings):
+        print(warning, file=sys.stderr, flush=True)
 
     if app.ctx.store.kind == "redis":
         from mockserver.store.redis import unreachable
@@ -126,9 +123,25 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+@functools.cache
+def version() -> str:
+    """The installed distribution's version (the package's own when run from a bare checkout)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("heartbeat-mockserver")
+    except PackageNotFoundError:
+        from mockserver import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockserver", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mockserver {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
+    parser.set_defaults(commands=sub.choices)
 
     serve = sub.add_parser("serve", help="serve the mock APIs")
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
@@ -187,6 +200,20 @@ def _check_specs(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every error names the command it belongs to and shows that command's usage (argparse
+    alone reports an unknown option of `serve` with the top-level usage). Arguments after `--`
+    go to a command that passes them on (`contract` to pytest) and are refused by the others."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1 :]
+    args, unknown = parser.parse_known_args(argv)
+    command = args.commands[args.command]
+    if unknown:
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if extra and not getattr(args, "extra_args_for", None):
+        command.error(f"takes no arguments after --: {' '.join(extra)}")
+    args.extra_args = extra
     return args.func(args)

@@ -9,9 +9,14 @@ reached as an attribute named by the API: `client.statusbadge.servers()`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:  # the per-API attributes, typed for IDEs (at run time: __getattr__)
+    from mockserver.apis.controls import ApiControls as _PerApiAttributes
+else:
+    _PerApiAttributes = object
 
 __all__ = ["MockClient", "MockClientError", "ApiControl"]
 
@@ -37,7 +42,7 @@ class ApiControl:
         return self._client._call(method, f"/__mock/{self.api}{path}", **kwargs)
 
 
-class MockClient:
+class MockClient(_PerApiAttributes):
     def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
         self.url = base_url.rstrip("/")
         headers = {"X-Mock-Token": token} if token else {}
@@ -71,6 +76,14 @@ class MockClient:
                 raise AttributeError(f"API {name!r} has no control calls")
             self._apis[name] = control(self)
         return self._apis[name]
+
+    def __dir__(self) -> list[str]:
+        """The per-API helpers too (`statusbadge`, ...), for dir(), help() and the completion
+        of REPLs and notebooks."""
+        from mockserver.apis import REGISTRY, api_class
+
+        helpers = [n for n in REGISTRY if getattr(api_class(n), "control_client", None)]
+        return sorted({*super().__dir__(), *helpers})
 
     # --- health and reset -------------------------------------------------------------------
     def health(self) -> dict:

@@ -15,7 +15,7 @@ from starlette.responses import StreamingResponse
 
 from mockserver import __version__
 from mockserver.core.api import ErrorBody, MockApi
-from mockserver.core.clock import parse_iso
+from mockserver.core.clock import ClockRangeError, parse_iso
 from mockserver.core.context import MockContext
 from mockserver.core.errors import FieldError, MockError
 from mockserver.faults import check_rule
@@ -84,6 +84,12 @@ def _scenario_timeline(runs: list[dict]) -> list[dict]:
     ]
 
 
+def _clock_range(exc: ClockRangeError, key: str, value) -> MockError:
+    """A clock move out of range (specs/control.yaml): a 400, and the clock did not move."""
+    field = FieldError(key, "range", str(exc), str(value))
+    return MockError(400, "validation", str(exc), fields=[field])
+
+
 class ControlHandlers:
     def __init__(self, ctx: MockContext) -> None:
         self.ctx = ctx
@@ -115,9 +121,7 @@ class ControlHandlers:
         """Forget state, journal, faults and rate windows: of one API, or all and the clock."""
         name = self._api(api)
         if name:
-            await self.ctx.apis[name].reset()
-            await self.ctx.journal.clear(name)
-            await self.ctx.faults.clear(name)
+            await self.ctx.apis[name].reset()  # every namespace under its name: journal, faults
         else:
             await self.ctx.store.clear()
         return {
@@ -129,7 +133,10 @@ class ControlHandlers:
         return await self.ctx.clock.describe(), 200
 
     async def control_clock_advance(self, body: dict):
-        await self.ctx.clock.advance(float(body["seconds"]))
+        try:
+            await self.ctx.clock.advance(float(body["seconds"]))
+        except ClockRangeError as exc:
+            raise _clock_range(exc, "seconds", body["seconds"]) from None
         await self.scenarios.fire_due(await self.ctx.clock.now())
         return await self.ctx.clock.describe(), 200
 
@@ -153,7 +160,10 @@ class ControlHandlers:
                 "now must be an ISO-8601 timestamp",
                 fields=[FieldError("now", "format", "not an ISO-8601 timestamp", body["now"])],
             ) from None
-        await self.ctx.clock.set(epoch, frozen=body.get("frozen"))
+        try:
+            await self.ctx.clock.set(epoch, frozen=body.get("frozen"))
+        except ClockRangeError as exc:
+            raise _clock_range(exc, "now", body["now"]) from None
         await self.scenarios.fire_due(await self.ctx.clock.now())
         return await self.ctx.clock.describe(), 200
 

@@ -22,14 +22,17 @@ read as JSON when it parses, else as a string), e.g. `MOCKSERVER_SONORAN__RATE_L
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+from mockserver.core.config import check_types, closest, field_types, from_text
+
+__all__ = ["Settings", "SettingsError", "check_api_settings", "env_warnings", "load_settings"]
+
+PREFIX = "MOCKSERVER_"
 
 
 class SettingsError(ValueError):
@@ -62,39 +65,140 @@ class Settings:
 _SERVER_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "api_settings"}
 
 
-def _coerce(name: str, value: Any) -> Any:
-    target = _SERVER_FIELDS[name].type
+def _server_value(name: str, value: Any, origin: str) -> Any:
+    """A [server] setting checked against its field's type (SettingsError naming `origin`);
+    a list from comma text (`MOCKSERVER_APIS=statusbadge,sonoran`)."""
     try:
-        if target == "int":
-            if isinstance(value, bool):
-                raise ValueError
-            return int(value)
-        if target == "bool":
-            if isinstance(value, str):
-                if value.lower() in ("1", "true", "yes", "on"):
-                    return True
-                if value.lower() in ("0", "false", "no", "off"):
-                    return False
-                raise ValueError
-            return bool(value)
-        if target == "list[str]":
-            if isinstance(value, str):
-                return [v.strip() for v in value.split(",") if v.strip()]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ValueError
-            return list(value)
-        if value is None and "None" in target:
-            return None
-        return str(value)
-    except (TypeError, ValueError):
-        raise SettingsError(f"setting {name!r} has an invalid value {value!r}") from None
+        check_types(Settings, {name: value}, lambda _: origin)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    if isinstance(value, str) and field_types(Settings)[name] == list[str]:
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
 
 
-def _env_value(text: str) -> Any:
+class _Layers:
+    """The values read so far, lowest precedence first, and where each came from."""
+
+    def __init__(self) -> None:
+        self.server: dict[str, Any] = {}
+        self.apis: dict[str, dict[str, Any]] = {}
+        self.origins: dict[str, dict[str, str]] = {}  # api -> setting -> where it was set
+
+    def set_api(self, api: str, name: str, value: Any, origin: str) -> None:
+        self.apis.setdefault(api, {})[name] = value
+        self.origins.setdefault(api, {})[name] = origin
+
+
+def _read_file(path: Path, layers: _Layers) -> None:
     try:
-        return json.loads(text)
-    except ValueError:
-        return text
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise SettingsError(f"config file {str(path)!r} not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - {"server", "apis"})
+    if unknown:
+        raise SettingsError(
+            f"{path}: unknown section [{unknown[0]}]{closest(unknown[0], ['server', 'apis'])}"
+        )
+    server = data.get("server", {})
+    if not isinstance(server, dict):
+        raise SettingsError(f"{path}: [server] must be a table")
+    for key, value in server.items():
+        if key not in _SERVER_FIELDS:
+            hint = closest(key, _SERVER_FIELDS)
+            raise SettingsError(f"{path}: unknown [server] setting {key!r}{hint}")
+        layers.server[key] = _server_value(key, value, f"{path} [server] {key}")
+    apis = data.get("apis", {})
+    if not isinstance(apis, dict):
+        raise SettingsError(f"{path}: apis must be a table of [apis.<api>] tables")
+    for api, table in apis.items():
+        if not isinstance(table, dict):
+            raise SettingsError(f"{path}: [apis.{api}] must be a table")
+        for key, value in table.items():
+            layers.set_api(api, key, value, f"{path} [apis.{api}] {key}")
+
+
+def _read_env(env: dict[str, str], layers: _Layers) -> None:
+    """`MOCKSERVER_<SETTING>` and `MOCKSERVER_<API>__<SETTING>`, each read as its field's type
+    wants it (mockserver.core.config.from_text). Other `MOCKSERVER_*` names are left alone:
+    integrators keep their own there (`MOCKSERVER_URL`); `env_warnings` names them."""
+    from mockserver.apis import REGISTRY, api_class
+
+    for key, text in sorted(env.items()):
+        if not key.startswith(PREFIX) or key == f"{PREFIX}CONFIG":
+            continue
+        name = key[len(PREFIX) :].lower()
+        if "__" in name:
+            api, _, setting = name.partition("__")
+            value: Any = text
+            if api in REGISTRY:
+                kind = field_types(api_class(api).Config).get(setting)
+                value = text if kind is None else from_text(kind, text)
+            layers.set_api(api, setting, value, f"{key} ({api}.{setting})")
+        elif name in _SERVER_FIELDS:
+            kind = field_types(Settings)[name]
+            layers.server[name] = _server_value(name, from_text(kind, text), key)
+
+
+def _overrides(overrides: dict[str, Any], layers: _Layers) -> None:
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key == "api_settings":
+            for api, table in value.items():
+                for name, setting in table.items():
+                    layers.set_api(api, name, setting, f"{api} setting {name!r}")
+            continue
+        if key not in _SERVER_FIELDS:
+            raise SettingsError(f"unknown setting {key!r}{closest(key, _SERVER_FIELDS)}")
+        layers.server[key] = _server_value(key, value, f"setting {key!r}")
+
+
+def check_api_settings(
+    api_settings: dict[str, dict[str, Any]], origins: dict[str, dict[str, str]] | None = None
+) -> None:
+    """A SettingsError naming where an offending value came from and what was expected, for
+    each API's settings as its Config takes them; an unknown API is refused with the closest
+    known name. What `serve` and the plugin check at start-up, before any request can meet a
+    wrongly typed setting."""
+    from mockserver.apis import REGISTRY, api_class
+
+    origins = origins or {}
+    if not isinstance(api_settings, dict):
+        raise SettingsError(f"api_settings must map API names to settings, got {api_settings!r}")
+    for api, values in api_settings.items():
+        if not isinstance(values, dict):
+            raise SettingsError(f"settings for API {api!r} must be a table, got {values!r}")
+        if api not in REGISTRY:
+            where = next(iter(origins.get(api, {}).values()), f"settings for API {api!r}")
+            raise SettingsError(
+                f"{where}: unknown API {api!r}{closest(api, REGISTRY)} "
+                f"(known: {', '.join(REGISTRY)})"
+            )
+        cls = api_class(api)
+        try:
+            cls.make_config(values, origins.get(api))
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+
+
+def env_warnings(env: dict[str, str] | None = None) -> list[str]:
+    """One line per `MOCKSERVER_*` variable that is no setting (ignored, not refused: it may be
+    an integrator's own, like `MOCKSERVER_URL`), naming the closest known one."""
+    env = dict(os.environ) if env is None else env
+    known = [name.upper() for name in _SERVER_FIELDS] + ["CONFIG"]
+    lines = []
+    for key in sorted(env):
+        name = key[len(PREFIX) :]
+        if not key.startswith(PREFIX) or name in known or "__" in name:
+            continue
+        if name.startswith("CONTRACT_"):  # the contract suites' own (mockserver.contract)
+            continue
+        hint = closest(name, known, PREFIX) or "; it is not a mockserver setting"
+        lines.append(f"mockserver: warning: {key} is ignored{hint}")
+    return lines
 
 
 def load_settings(
@@ -103,54 +207,17 @@ def load_settings(
     env: dict[str, str] | None = None,
     **overrides: Any,
 ) -> Settings:
+    """Defaults, then the TOML file, then the environment, then `overrides` (the command line);
+    every value is type-checked here, and a SettingsError names its file and key or variable."""
     env = dict(os.environ) if env is None else env
-    values: dict[str, Any] = {}
-    api_settings: dict[str, dict[str, Any]] = {}
-
-    config_file = config_file or env.get("MOCKSERVER_CONFIG")
+    layers = _Layers()
+    config_file = config_file or env.get(f"{PREFIX}CONFIG")
     if config_file:
-        path = Path(config_file)
-        try:
-            data = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise SettingsError(f"config file {str(path)!r} not found") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
-        unknown = sorted(set(data) - {"server", "apis"})
-        if unknown:
-            raise SettingsError(f"config file has unknown section(s): {', '.join(unknown)}")
-        server = data.get("server", {})
-        for key, value in server.items():
-            if key not in _SERVER_FIELDS:
-                raise SettingsError(f"config file: unknown [server] setting {key!r}")
-            values[key] = _coerce(key, value)
-        for api, table in data.get("apis", {}).items():
-            if not isinstance(table, dict):
-                raise SettingsError(f"config file: [apis.{api}] must be a table")
-            api_settings.setdefault(api, {}).update(table)
-
-    for key, text in env.items():
-        if not key.startswith("MOCKSERVER_") or key == "MOCKSERVER_CONFIG":
-            continue
-        name = key[len("MOCKSERVER_") :].lower()
-        if "__" in name:
-            api, _, setting = name.partition("__")
-            api_settings.setdefault(api, {})[setting] = _env_value(text)
-        elif name in _SERVER_FIELDS:
-            values[name] = _coerce(name, text)
-
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key == "api_settings":
-            for api, table in value.items():
-                api_settings.setdefault(api, {}).update(table)
-            continue
-        if key not in _SERVER_FIELDS:
-            raise SettingsError(f"unknown setting {key!r}")
-        values[key] = _coerce(key, value)
-
-    settings = Settings(**values, api_settings=api_settings)
+        _read_file(Path(config_file), layers)
+    _read_env(env, layers)
+    _overrides(overrides, layers)
+    check_api_settings(layers.apis, layers.origins)
+    settings = Settings(**layers.server, api_settings=layers.apis)
     if not 0 <= settings.port <= 65535:
         raise SettingsError(f"port {settings.port} is out of range")
     if settings.workers < 1:

@@ -10,6 +10,8 @@ Without --url every suite starts its own mock on 127.0.0.1 and a free port. With
 suites send everything to that base URL; against a real service, remember its rate limits
 (Sonoran: 10 requests a minute per API key; the suite then paces itself to 9 a minute, so keep
 --max-examples small) and that fuzzing sends invalid data with your real credentials.
+
+Arguments after `--` go to pytest as they are, e.g. `mockserver contract -- -k heartbeat -x`.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["add_parser", "contracts_dir", "run"]
+__all__ = ["add_parser", "contracts_dir", "run", "unreachable"]
 
 
 def contracts_dir() -> Path:
@@ -97,6 +100,40 @@ def _environment(args: argparse.Namespace, known: list[str]) -> tuple[dict[str, 
     return env, urls
 
 
+def unreachable(urls: dict[str, str], apis: list[str], timeout: float = 10.0) -> str | None:
+    """Why the first target URL that does not answer HTTP can't be reached, or None: any answer,
+    a 404 included, is a service; a refused connection, a DNS or TLS failure, or a silence of
+    `timeout` seconds is not, and would fail every test of the run with a long traceback."""
+    import httpx
+
+    for url in dict.fromkeys(
+        urls.get(api) or urls["*"] for api in apis if api in urls or "*" in urls
+    ):
+        try:
+            httpx.get(url, timeout=timeout)
+        except httpx.TransportError as exc:
+            reason = str(exc) or type(exc).__name__
+            return f"the contract target {url} does not answer: {reason}"
+    return None
+
+
+def _pytest_command(args: argparse.Namespace, directory: Path, apis: list[str]) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *(str(directory / f"test_{a}.py") for a in apis),
+        "-c",
+        str(directory / "pytest.ini"),
+        "--rootdir",
+        str(directory),
+        "-v" if not args.quiet else "-q",
+    ]
+    if args.junit:
+        cmd += ["--junitxml", str(Path(args.junit).resolve()), "-o", "junit_suite_name=contracts"]
+    return cmd + list(getattr(args, "extra_args", None) or [])
+
+
 def run(args: argparse.Namespace) -> int:
     from mockserver.apis import api_names
 
@@ -111,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
         if missing:
             raise ValueError(f"no contract suite for {', '.join(missing)} in {directory}")
         env, urls = _environment(args, known)
+        problem = unreachable(urls, apis)
+        if problem:
+            raise ValueError(problem)
     except (ValueError, FileNotFoundError) as exc:
         print(f"mockserver: error: {exc}", file=sys.stderr)
         return 2
@@ -125,21 +165,13 @@ def run(args: argparse.Namespace) -> int:
         f"contract: {', '.join(apis)} -> {target} ({generation}, max examples {examples})",
         flush=True,
     )
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        *(str(directory / f"test_{a}.py") for a in apis),
-        "-c",
-        str(directory / "pytest.ini"),
-        "--rootdir",
-        str(directory),
-        "-v" if not args.quiet else "-q",
-    ]
-    if args.junit:
-        cmd += ["--junitxml", str(Path(args.junit).resolve()), "-o", "junit_suite_name=contracts"]
+    cmd = _pytest_command(args, directory, apis)
     started = time.monotonic()
-    code = subprocess.call(cmd, env=env, stdin=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory(prefix="mockserver-contract-") as scratch:
+        # hypothesis keeps its database and caches in ./.hypothesis unless told otherwise; a
+        # contract run is not a project of the caller's folder, so nothing is left there
+        env.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", scratch)
+        code = subprocess.call(cmd, env=env, stdin=subprocess.DEVNULL)
     elapsed = time.monotonic() - started
     if code == 5:
         print("contract: no contract test ran; that is a failure", flush=True)
@@ -191,4 +223,6 @@ def add_parser(sub) -> None:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="one character per test instead of a line"
     )
-    parser.set_defaults(func=run)
+    usage = parser.format_usage().removeprefix("usage: ").strip()
+    parser.usage = f"{usage} [-- PYTEST_ARG ...]"
+    parser.set_defaults(func=run, extra_args_for="pytest")

@@ -80,6 +80,7 @@ class ContractSuite:
         self.base_path = base_path(self.spec)
         self.remote_url = self.target.url_for(self.api)
         self.statuses: dict[str, Counter] = defaultdict(Counter)  # operationId -> statuses seen
+        self.labels: dict[str, str] = {}  # operationId -> schemathesis's label, as in test ids
         self.links: dict[str, Counter] = defaultdict(Counter)  # link -> statuses of its target
         self.expected_links: set[str] = set()
         self.stateful_ran = False
@@ -280,7 +281,19 @@ class ContractSuite:
             case.body[field_name] = self.target.credentials[self.api]
 
     def record(self, case, response) -> None:
-        self.statuses[operation_id(case)][response.status_code] += 1
+        op = operation_id(case)
+        self.labels[op] = case.operation.label
+        self.statuses[op][response.status_code] += 1
+
+    def label(self, operation: str) -> str:
+        """An operation as the test ids name it (`POST /api/heartbeat`), from its operationId:
+        one name for it in the progress lines, the summary and the messages."""
+        if operation not in self.labels:
+            for path, item in self.spec.get("paths", {}).items():
+                for method, op in item.items():
+                    if isinstance(op, dict) and op.get("operationId") == operation:
+                        self.labels[operation] = f"{method.upper()} {path}"
+        return self.labels.get(operation, operation)
 
     def run_case(self, case, *, joined: bool = False, base_url: str | None = None):
         """Send one generated case to the target and run every check on the answer."""
@@ -336,7 +349,7 @@ class ContractSuite:
                 )
             }
             missing = {
-                op: dict(sorted(suite.statuses.get(op, Counter()).items()))
+                suite.label(op): dict(sorted(suite.statuses.get(op, Counter()).items()))
                 for op in sorted(expected)
                 if not any(200 <= s < 300 for s in suite.statuses.get(op, ()))
             }

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from mockserver.core.config import check_types, closest
 from mockserver.core.errors import MockError
 
 if TYPE_CHECKING:
@@ -54,6 +56,9 @@ class MockApi:
     control_spec: ClassVar[str | None] = None  # under specs/control/, paths below /__mock/<name>
     prefixes: ClassVar[tuple[str, ...]]  # native path prefixes routed to this API
     heartbeat_operation: ClassVar[str | None] = None
+    # Why a client can't use the API before something is seeded through the control API (a
+    # sentence for `serve`'s summary and the landing page, and a warning with --no-control).
+    needs_seeding: ClassVar[str | None] = None
     control_client: ClassVar[type | None] = None  # an ApiControl subclass: typed control calls
     # Read a body sent without Content-Type as JSON (assumed, README) unless the document makes
     # the header required (002 does: PlayWave answers 415 itself).
@@ -76,15 +81,33 @@ class MockApi:
 
     # --- configuration -------------------------------------------------------------------
     @classmethod
-    def make_config(cls, overrides: dict[str, Any]) -> Any:
-        known = {f.name: f for f in dataclasses.fields(cls.Config)}
-        unknown = sorted(set(overrides) - set(known))
+    def make_config(
+        cls, overrides: dict[str, Any], origins: Mapping[str, str] | None = None
+    ) -> Any:
+        """The API's Config from `overrides`, each value checked against its field's type first
+        (mockserver.core.config.check_types), then by the Config itself. A ValueError names
+        where the value came from: `origins[name]` (a file and key, a variable), else the
+        setting's own name."""
+        origins = origins or {}
+
+        def where(name: str) -> str:
+            return origins.get(name) or f"{cls.name} setting {name!r}"
+
+        known = {f.name for f in dataclasses.fields(cls.Config)}
+        unknown = sorted(set(overrides) - known)
         if unknown:
-            raise ValueError(f"unknown setting(s) for API {cls.name!r}: {', '.join(unknown)}")
+            name = unknown[0]
+            raise ValueError(
+                f"{where(name)}: unknown setting for API {cls.name!r}{closest(name, known)} "
+                f"(known: {', '.join(sorted(known))})"
+            )
+        check_types(cls.Config, overrides, where)
         try:
             return cls.Config(**overrides)
-        except TypeError as exc:
-            raise ValueError(f"invalid settings for API {cls.name!r}: {exc}") from exc
+        except (TypeError, ValueError) as exc:
+            named = [n for n in overrides if n in str(exc)] or list(overrides)
+            prefix = where(named[0]) if named else f"settings for API {cls.name!r}"
+            raise ValueError(f"{prefix}: {exc}") from exc
 
     # --- what core asks of an API ----------------------------------------------------------
     def security_map(self) -> dict:
@@ -112,4 +135,6 @@ class MockApi:
         return None
 
     async def reset(self) -> None:
+        """Forget everything of this API: every store namespace under its name, which holds its
+        records, its journal (`<api>:journal`) and its faults (`<api>:faults`)."""
         await self.store.clear(self.name)

@@ -3,19 +3,49 @@
 Every timestamp, TTL, rate-limit window and cadence in the mock reads `Clock.now()`. The clock
 is real time plus an offset, or frozen at an instant. Its state lives in the store, so several
 workers (or hosts sharing a Redis store) move together when a test advances the clock.
+
+The clock stays in EARLIEST <= now < END (1970 to the end of year 9000, UTC): every
+timestamp the mock writes is then a four-digit-year ISO-8601 instant, and a day, a TTL or ten
+years of `advance` past any instant the clock can show is still a valid datetime. A move that
+would leave the range raises `ClockRangeError` and changes nothing, so no sum of valid calls can
+take the clock where `iso_utc` fails (issue 23).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
 
 from mockserver.store import Store
 
-__all__ = ["Clock", "iso_utc", "parse_iso", "from_epoch"]
+__all__ = [
+    "Clock",
+    "ClockRangeError",
+    "EARLIEST",
+    "END",
+    "iso_utc",
+    "parse_iso",
+    "from_epoch",
+]
 
 _NS = "_clock"
 _KEY = "state"
+
+EARLIEST = 0.0  # 1970-01-01T00:00:00Z
+END = datetime(9001, 1, 1, tzinfo=UTC).timestamp()  # the first instant past the range
+
+
+class ClockRangeError(ValueError):
+    """A clock move that would leave EARLIEST <= now < END (or isn't a finite number)."""
+
+
+def _in_range(epoch: float, what: str) -> float:
+    if not math.isfinite(epoch) or not EARLIEST <= epoch < END:
+        raise ClockRangeError(
+            f"{what} must be from {iso_utc(EARLIEST)} to {iso_utc(END - 1)} on the mock clock"
+        )
+    return epoch
 
 
 def from_epoch(ts: float) -> datetime:
@@ -69,11 +99,17 @@ class Clock:
         }
 
     async def advance(self, seconds: float) -> None:
+        """Move by `seconds`; ClockRangeError (nothing moves) if that leaves the range."""
+        if not math.isfinite(seconds):
+            raise ClockRangeError("seconds must be a finite number")
+        real = self._real_time()
+
         def move(state: dict | None):
             state = state or {"offset": 0.0, "frozen_at": None}
             if state["frozen_at"] is not None:
-                state["frozen_at"] += seconds
+                state["frozen_at"] = _in_range(state["frozen_at"] + seconds, "the new time")
             else:
+                _in_range(real + state["offset"] + seconds, "the new time")
                 state["offset"] += seconds
             return state, None
 
@@ -104,6 +140,8 @@ class Clock:
         await self._store.update(_NS, _KEY, unfreeze)
 
     async def set(self, epoch: float, *, frozen: bool | None = None) -> None:
+        """Show `epoch` from now on; ClockRangeError (nothing moves) if it is out of range."""
+        _in_range(epoch, "the time")
         real = self._real_time()
 
         def set_(state: dict | None):

@@ -4,6 +4,10 @@ Connexion is the reference engine (DESIGN.md, "Two engines, one behaviour"): it 
 spec, defines what "valid" means and writes every error answer. One `on_error` turns whatever
 connexion or a handler raises into the error format of the API it belongs to (DESIGN.md, "Each
 API speaks its own errors"), never connexion's problem+json.
+
+Connexion's routing is adjusted in two ways (`_Routing`): a path with a stray trailing slash is
+no route (the API's own 404), not Starlette's bare 307 to the path without it, and an integer path
+parameter too long for `int()` reaches validation (the API's 400) instead of failing the router.
 """
 
 from __future__ import annotations
@@ -12,20 +16,25 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+import starlette.convertors
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
+from connexion.frameworks.starlette import FloatConverter, IntegerConverter
 from connexion.lifecycle import ConnexionResponse
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.main import ConnexionMiddleware
+from connexion.middleware.routing import RoutingMiddleware, RoutingOperation
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from connexion.spec import OpenAPISpecification
 from starlette.exceptions import HTTPException
+from starlette.routing import Mount, Router
 
 from mockserver.core.api import ErrorBody, MockApi
 from mockserver.core.errors import MockError, classify
-from mockserver.http.validation import VALIDATOR_MAP
+from mockserver.http.body import read_body
+from mockserver.http.validation import VALIDATOR_MAP, request_headers
 from mockserver.settings import Settings
 from mockserver.spec.loader import SPEC_DIR, Operation, allowed_methods, load_spec
 from mockserver.store import StoreUnavailable
@@ -36,13 +45,61 @@ log = logging.getLogger("mockserver")
 
 _NO_UI = SwaggerUIOptions(swagger_ui=False, serve_spec=False)
 
+
+class _IntegerConverter(IntegerConverter):
+    """Connexion's converter for integer path parameters, except that a number too long for
+    `int()` (over 4300 digits) stays text: the parameter validator then answers the API's 400,
+    where connexion's router raised and the API answered 500."""
+
+    def convert(self, value: str) -> int | str:
+        try:
+            return int(value)
+        except ValueError:
+            return value
+
+
+def _register_convertors() -> None:
+    # Starlette's convertor registry is global and routes bind a convertor when compiled, so
+    # this runs before every add_api (and `_Routing` never registers connexion's own).
+    starlette.convertors.register_url_convertor("int", _IntegerConverter())
+    starlette.convertors.register_url_convertor("float", FloatConverter())
+
+
+def _no_slash_redirects(router: Router) -> None:
+    """Starlette answers `/api/heartbeat/` with a bare 307 to `/api/heartbeat`, outside the API's
+    format and spec; without it the path is no route, answered by the API's own 404."""
+    router.redirect_slashes = False
+    for route in router.routes:
+        if isinstance(route, Mount) and isinstance(route.app, Router):
+            _no_slash_redirects(route.app)
+
+
+class _Routing(RoutingMiddleware):
+    """Connexion's routing middleware with `_IntegerConverter` and no slash redirects. Its
+    `__init__` is connexion's without the global registration of connexion's own converters."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.router = Router(default=RoutingOperation(None, self.app))
+        _no_slash_redirects(self.router)
+        _register_convertors()
+
+    def add_api(self, *args, **kwargs) -> None:
+        super().add_api(*args, **kwargs)
+        _no_slash_redirects(self.router)
+
+
+def _middlewares(drop: tuple = ()) -> list:
+    return [
+        _Routing if m is RoutingMiddleware else m
+        for m in ConnexionMiddleware.default_middlewares
+        if m not in drop
+    ]
+
+
 # A native API needs no Swagger UI (docs live under /__mock/docs) and no lifespan of its own (the
 # dispatcher answers it): two fewer layers on every heartbeat.
-_API_MIDDLEWARES = [
-    m
-    for m in ConnexionMiddleware.default_middlewares
-    if m not in (SwaggerUIMiddleware, LifespanMiddleware)
-]
+_API_MIDDLEWARES = _middlewares(drop=(SwaggerUIMiddleware, LifespanMiddleware))
 
 
 @contextlib.contextmanager
@@ -117,6 +174,7 @@ def _install_on_error(
 
 def api_app(api: MockApi, settings: Settings, ops: list[Operation]) -> AsyncApp:
     """The reference engine for one native API: its spec, handlers, security and errors."""
+    _register_convertors()
     app = AsyncApp(
         f"mockserver.{api.name}",
         specification_dir=str(SPEC_DIR),
@@ -131,6 +189,7 @@ def api_app(api: MockApi, settings: Settings, ops: list[Operation]) -> AsyncApp:
         validate_responses=settings.validate_responses,
         pythonic_params=False,
     )
+    _no_slash_redirects(app._middleware_app.router)  # the app's own router, behind the middlewares
     _install_on_error(app, api.name, ops, api.render_error)
     return app
 
@@ -144,11 +203,13 @@ def control_app(
 ) -> AsyncApp:
     """`/__mock`: specs/control.yaml served by `handlers`, and each API's control spec at
     `/__mock/<api>` served by the API object itself."""
+    _register_convertors()
     app = AsyncApp(
         "mockserver.control",
         specification_dir=str(SPEC_DIR),
         validator_map=VALIDATOR_MAP,
         swagger_ui_options=_NO_UI,
+        middlewares=_middlewares(),
     )
     app.add_api(
         load_spec("control.yaml"),
@@ -166,5 +227,53 @@ def control_app(
                 validate_responses=settings.validate_responses,
                 pythonic_params=False,
             )
+    _no_slash_redirects(app._middleware_app.router)
     _install_on_error(app, "control", ops, render)
-    return app
+    return _control_bodies(app, settings.max_body_bytes, render)
+
+
+def _control_bodies(app: AsyncApp, limit: int, render: Callable[[MockError], ErrorBody]):
+    """The control API reads its body once, bounded like the native APIs' (413 in the control
+    format over `max_body_bytes`), reads a body sent without Content-Type as JSON, as the
+    native APIs do (specs/control.yaml, x-mock-assumed), and any case of `application/json` as
+    JSON. The body is read whole first, so connexion, which goes by Content-Length, sees a
+    chunked one too."""
+
+    async def control(scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        raw, too_large = await read_body(scope, receive, limit)
+        if too_large:
+            err = render(MockError(413, "payload_too_large", f"request body exceeds {limit} bytes"))
+            body = err.encode()
+            headers = [
+                (b"content-type", err.media_type.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            await send({"type": "http.response.start", "status": 413, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        headers = [(k, v) for k, v in scope["headers"] if k not in _FRAMING]
+        headers.append((b"content-length", str(len(raw)).encode()))
+        scope = {**scope, "headers": request_headers(headers, json_default=bool(raw))}
+        await app(scope, _replay(raw, receive), send)
+
+    return control
+
+
+_FRAMING = (b"content-length", b"transfer-encoding")
+
+
+def _replay(raw: bytes, receive):
+    """The body read whole, then the client's own channel (its disconnect)."""
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return replay

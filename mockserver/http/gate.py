@@ -14,10 +14,12 @@ from typing import Any
 
 from mockserver.core.api import ErrorBody, MockApi
 from mockserver.core.context import MockContext
-from mockserver.core.errors import MockError
+from mockserver.core.errors import FieldErrors, MockError
 from mockserver.faults import BODILESS, fault_mark
 from mockserver.http.apps import api_app
-from mockserver.journal import NOT_JSON, body_for_journal, new_entry, parse_body
+from mockserver.http.body import read_body
+from mockserver.http.validation import parse_json_strict, request_headers
+from mockserver.journal import NOT_JSON, body_for_journal, new_entry
 from mockserver.settings import Settings
 from mockserver.spec.loader import operations, parsed_spec
 from mockserver.store import StoreUnavailable
@@ -94,13 +96,10 @@ class ApiGate:
             headers=scope["headers"],
             redactor=ctx.journal.redactor,
         )
-        state: dict[str, Any] = {
-            "api": api.name,
-            "operation": operation,
-            "violations": [],
-        }
-        if now >= self._next_purge:
-            # Bounded memory: expired records go once a (mock) minute, not on a timer thread.
+        state: dict[str, Any] = {"operation": operation, "violations": []}
+        if not self._next_purge - PURGE_EVERY <= now < self._next_purge:
+            # Bounded memory: expired records go once a (mock) minute, not on a timer thread;
+            # a clock moved back (reset, clock/set) starts the schedule again from there.
             self._next_purge = now + PURGE_EVERY
             try:
                 await ctx.store.purge(now - PURGE_EVERY)  # late: fakes decide expiry, not this
@@ -110,7 +109,7 @@ class ApiGate:
         # Read the body once, bounded: the journal needs it and an oversized one gets a 413
         # in the API's own format before any of it is parsed.
         raw, too_large = await self._read_body(scope, receive, settings.max_body_bytes)
-        parsed = parse_body(raw)  # once: for the journal and the client's identity
+        parsed = _parsed(raw)  # once: for the journal and the client's identity
         entry["request"]["body"] = body_for_journal(
             raw, settings.journal_body_cap, ctx.journal.redactor, parsed
         )
@@ -169,8 +168,10 @@ class ApiGate:
                 send, api.render_error(MockError(503, "unavailable", "state store unavailable"))
             )
         finally:
-            await self._journal(entry, state, parsed, path_params, scope, status, resp_body)
-            await send.release()
+            try:
+                await self._journal(entry, state, parsed, path_params, scope, status, resp_body)
+            finally:
+                await send.release()  # the answer completes even if its journal entry is lost
 
     def _fault_body(self, fault: dict) -> ErrorBody:
         """The fault's own body, or the API's own error body for the fault's status (none for
@@ -197,28 +198,7 @@ class ApiGate:
         return err
 
     async def _read_body(self, scope, receive, limit: int) -> tuple[bytes, bool]:
-        declared = 0
-        for k, v in scope["headers"]:
-            if k == b"content-length":
-                try:
-                    declared = int(v)
-                except ValueError:
-                    declared = 0
-        if declared > limit:
-            return b"", True
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                return b"", True
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks), False
+        return await read_body(scope, receive, limit)
 
     async def _call_app(self, scope, state, raw: bytes, send) -> tuple[int, bytes]:
         sent = False
@@ -253,15 +233,12 @@ class ApiGate:
             if k not in (b"content-length", b"transfer-encoding")
         ]
         headers.append((b"content-length", str(len(raw)).encode()))
-        if (
-            raw
-            and self.api.body_without_content_type_is_json
-            and not any(k == b"content-type" for k, _ in headers)
-        ):
-            # A body without a Content-Type is read as JSON, as the vendors' examples send JSON
-            # (assumed; README). Otherwise connexion hands handlers raw bytes.
-            headers.append((b"content-type", b"application/json"))
-        inner["headers"] = headers
+        # Media types in any case, as connexion compares them; a body without a Content-Type is
+        # read as JSON, as the vendors' examples send JSON (assumed; README), where the API
+        # allows it. Otherwise connexion hands handlers raw bytes.
+        inner["headers"] = request_headers(
+            headers, json_default=bool(raw) and self.api.body_without_content_type_is_json
+        )
         await self.app(inner, replay, capture)
         return captured["status"], b"".join(captured["body"])
 
@@ -287,22 +264,40 @@ class ApiGate:
             log.warning("journal entry lost: state store unavailable")
 
 
+def _parsed(raw: bytes) -> Any:
+    """The body as the API's validator reads it, or NOT_JSON: a body it rejects (a lone
+    surrogate, a number too large) reaches the journal as text, never as a value that can't be
+    stored or reported."""
+    if not raw.strip():
+        return NOT_JSON
+    try:
+        return parse_json_strict(raw)
+    except FieldErrors:
+        return NOT_JSON
+
+
 class _HeldSend:
-    """An ASGI `send` that holds back the final body message until `release()`."""
+    """An ASGI `send` that holds back the end of the answer until `release()`: the final body
+    message, and the start too while no body has gone out (an answer without a body, such as a
+    204 preflight, is complete for the client as soon as its start is sent)."""
 
     def __init__(self, send) -> None:
         self._send = send
-        self._held: dict | None = None
+        self._held: list[dict] = []
 
     async def __call__(self, message) -> None:
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
-            self._held = message
+        if message["type"] == "http.response.start":
+            self._held.append(message)
             return
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self._held.append(message)
+            return
+        await self.release()  # a streamed body: the start goes first
         await self._send(message)
 
     async def release(self) -> None:
-        if self._held is not None:
-            message, self._held = self._held, None
+        held, self._held = self._held, []
+        for message in held:
             await self._send(message)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -63,8 +65,12 @@ def test_reset_forgets_state_journal_faults_and_clock(http):
 def test_reset_one_api_keeps_the_clock(http):
     http.post("/__mock/clock/advance", json={"seconds": 1000})
     http.post("/api/heartbeat", json=BODY)
+    http.post("/__mock/faults", json={"api": "statusbadge", "status": 500})
+    http.post("/__mock/faults", json={"api": "sonoran", "status": 500})
     http.post("/__mock/reset", params={"api": "statusbadge"})
     assert http.get("/__mock/statusbadge/servers").json()["count"] == 0
+    assert http.get("/__mock/requests", params={"api": "statusbadge"}).json()["count"] == 0
+    assert [f["api"] for f in http.get("/__mock/faults").json()["faults"]] == ["sonoran"]
     assert http.get("/__mock/clock").json()["offset_seconds"] == 1000
 
 
@@ -257,3 +263,21 @@ def test_a_deeply_nested_body_is_refused_and_journaled(http):
     (entry,) = http.get("/__mock/requests").json()["requests"]
     assert entry["status"] == 400 and entry["request"]["body"].startswith('{"token": {')
     assert http.get("/__mock/report").status_code == 200
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_control_body_over_the_limit_is_413_and_changes_nothing(make_server, chunked):
+    """The control API bounds its bodies like the native APIs (max_body_bytes), declared or
+    streamed: a huge POST /__mock/faults costs no memory and stores nothing."""
+    server = make_server(max_body_bytes=1024)
+    big = json.dumps({"api": "statusbadge", "status": 500, "body": "x" * 5000}).encode()
+    content = iter([big[:600], big[600:]]) if chunked else big
+    with httpx.Client(base_url=server.url) as client:
+        r = client.post(
+            "/__mock/faults", content=content, headers={"Content-Type": "application/json"}
+        )
+        assert r.status_code == 413, r.text
+        assert r.json()["error"]["kind"] == "payload_too_large"
+        assert client.get("/__mock/faults").json()["faults"] == []
+        small = client.post("/__mock/faults", json={"api": "statusbadge", "status": 500})
+        assert small.status_code == 201

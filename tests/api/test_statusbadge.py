@@ -277,11 +277,28 @@ def test_soak_dead_servers_leave_the_store(make_server):
         assert stored_records(server) == 1
 
 
-def test_an_entry_whose_ttl_ends_past_9999_shows_the_last_instant_it_can(http):
-    """The clock may stand anywhere datetime can show; the TTL may then end past it."""
-    http.post("/__mock/clock/set", json={"now": "9999-12-31T23:58:00Z", "frozen": True})
-    pid = http.post("/api/heartbeat", json=SEED_BODY).json()["publicId"]
-    status = http.get(f"/api/status/{pid}")
-    assert status.status_code == 200
-    assert status.json()["expiresAt"] == "9999-12-31T23:59:59Z"
-    assert http.get("/__mock/statusbadge/servers").json()["servers"][0]["online"] is True
+def test_the_purge_still_runs_after_the_clock_was_set_back(make_server):
+    """The purge runs once a mock minute; a clock set back (reset, clock/set) must not stop it
+    until the mock clock catches up with the old schedule."""
+    server = make_server()
+    with httpx.Client(base_url=server.url) as client:
+        client.post("/__mock/clock/set", json={"now": "2031-01-01T00:00:00Z", "frozen": True})
+        assert client.post("/api/heartbeat", json=SEED_BODY).status_code == 200  # schedules
+        client.post("/__mock/clock/set", json={"now": "2030-01-01T00:00:00Z", "frozen": True})
+        for _ in range(20):
+            assert client.post("/api/heartbeat", json=body_with()).status_code == 200
+        advance(client, 300 + PURGE_EVERY + 1)
+        assert client.post("/api/heartbeat", json=SEED_BODY).status_code == 200
+        assert stored_records(server) == 1
+
+
+def test_an_entry_whose_ttl_ends_past_9999_shows_the_last_instant_it_can(make_server):
+    """The clock stays before 9001, but a long TTL setting may still end past 9999."""
+    server = make_server(api_settings={"statusbadge": {"ttl_seconds": 40 * 365 * 86400 * 1000}})
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        http.post("/__mock/clock/set", json={"now": "9000-12-31T23:58:00Z", "frozen": True})
+        pid = http.post("/api/heartbeat", json=SEED_BODY).json()["publicId"]
+        status = http.get(f"/api/status/{pid}")
+        assert status.status_code == 200
+        assert status.json()["expiresAt"] == "9999-12-31T23:59:59Z"
+        assert http.get("/__mock/statusbadge/servers").json()["servers"][0]["online"] is True

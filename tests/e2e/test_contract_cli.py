@@ -142,3 +142,88 @@ def test_an_installed_package_finds_its_contracts_or_says_it_needs_a_checkout(
         )
         assert run.returncode == 2
         assert "run from a source checkout" in run.stderr
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_unreachable_target_is_one_line_and_a_non_zero_exit():
+    url = f"http://127.0.0.1:{free_port()}"
+    run = contract("--api", "statusbadge", "--url", url, timeout=60)
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr.splitlines() == [
+        f"mockserver: error: the contract target {url} does not answer: "
+        "[Errno 111] Connection refused"
+    ]
+
+
+def test_contract_runs_without_pytest_xdist(tmp_path):
+    """A plain `pip install` has no pytest-xdist (a dev extra): its xdist_group mark must not
+    be added, nor any warning be turned into an error."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_ADDOPTS": "-p no:xdist"}
+    run = subprocess.run(
+        [sys.executable, "-m", "mockserver", "contract", "--api", "statusbadge"]
+        + ["--max-examples", "1", "--", "-k", "heartbeat and not OPTIONS"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "INTERNALERROR" not in run.stdout + run.stderr
+    assert "contract: passed" in run.stdout
+
+
+def test_an_installed_contract_run_names_tests_alike_passes_pytest_args_and_leaves_no_files(
+    installed_copy, tmp_path
+):
+    """From an install, in a folder of the caller's: test ids as in the JUnit XML (no
+    site-packages path), the summary names operations as the ids do, arguments after `--`
+    reach pytest, and hypothesis leaves no `.hypothesis/` behind."""
+    cwd = tmp_path / "project"
+    cwd.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(installed_copy)}
+    run = subprocess.run(
+        [sys.executable, "-m", "mockserver", "contract", "--api", "statusbadge"]
+        + ["--max-examples", "1", "--", "-k", "operations"],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    out = run.stdout
+    ran = re.findall(r"^(\S+)::test_statusbadge_operations\[([^\]]+)\] PASSED", out, re.M)
+    assert ran and {path for path, _ in ran} == {"test_statusbadge.py"}, out[-3000:]
+    assert "site-packages" not in out
+    assert "deselected" in out  # -k reached pytest: the stateful and 2xx tests did not run
+    summary = out[out.index("contract summary") :]
+    rows = re.findall(r"^  ((?:GET|POST|OPTIONS) \S+) +\d{3}×", summary, re.M)
+    assert sorted(rows) == sorted(label for _, label in ran)
+    assert "statusbadge_heartbeat" not in summary  # operationIds are not a third name
+    assert list(cwd.iterdir()) == []
+
+
+def test_arguments_after_a_double_dash_are_refused_by_commands_that_take_none():
+    run = subprocess.run(
+        [sys.executable, "-m", "mockserver", "check-specs", "--", "-x"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert run.stderr.startswith("usage: mockserver check-specs")
+    assert "takes no arguments after --: -x" in run.stderr

@@ -83,12 +83,21 @@ def test_credentials_are_not_pinned_by_default():
     [
         ({"tokens": []}, "tokens is empty and would refuse everything"),
         ({"app_ids": ""}, "app_ids is empty and would refuse everything"),
-        ({"tokens": [1.5]}, "tokens must be a list of strs"),
+        ({"tokens": [1.5]}, "'tokens': expected a list of strings, got \\[1.5\\]"),
         ({"device_retention_seconds": 0}, "device_retention_seconds must be a positive number"),
         ({"instruction_retention_seconds": -1}, "instruction_retention_seconds must be a positive"),
-        ({"max_instructions_per_device": 2.5}, "max_instructions_per_device must be a whole"),
-        ({"max_instructions_per_device": True}, "max_instructions_per_device must be a positive"),
-        ({"heartbeat_interval_seconds": "often"}, "heartbeat_interval_seconds must be a positive"),
+        (
+            {"max_instructions_per_device": 2.5},
+            "'max_instructions_per_device': expected an integer, got 2.5",
+        ),
+        (
+            {"max_instructions_per_device": True},
+            "'max_instructions_per_device': expected an integer, got True",
+        ),
+        (
+            {"heartbeat_interval_seconds": "often"},
+            "'heartbeat_interval_seconds': expected a number, got 'often'",
+        ),
     ],
 )
 def test_settings_that_would_break_the_mock_are_refused_with_a_clear_message(settings, message):

@@ -146,7 +146,7 @@ def test_the_heartbeat_handler_needs_no_request_context():
         ({"api_keys": []}, "empty"),
         ({"api_keys": ["ok", " spaced"]}, "surrounding spaces"),
         ({"api_keys": [""]}, "non-empty"),
-        ({"api_keys": [1.5]}, "list of strs"),
+        ({"api_keys": [1.5]}, "api_keys': expected a list of strings"),
         ({"next_heartbeat_in": 0}, "next_heartbeat_in"),
         ({"next_heartbeat_in": 1.5}, "next_heartbeat_in"),
         ({"ttl_seconds": -1}, "ttl_seconds"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 pytest_plugins = ["pytester"]
 
 EXAMPLE = """
@@ -105,3 +107,89 @@ def test_a_marker_binding_0_0_0_0_without_a_control_token_is_refused_before_bind
         result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*SettingsError: binding 0.0.0.0 exposes the control API*"])
+
+
+def test_an_integrator_project_runs_with_warnings_as_errors(pytester):
+    """In a fresh process (in this one connexion is imported already, so its import-time
+    warnings could not show): `-W error` passes, and a plain run shows no warning summary."""
+    pytester.makepyfile(EXAMPLE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error")
+    result.assert_outcomes(passed=2)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    assert "warnings summary" not in result.stdout.str()
+
+
+def test_an_unknown_api_option_is_one_usage_error_for_the_session(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("i", range(3))
+        def test_uses_the_mock(mockserver, i):
+            pass
+        """
+    )
+    result = pytester.runpytest("--mockserver-api", "statusbagde")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if "statusbagde" in line]
+    assert errors == [
+        "ERROR: --mockserver-api: unknown API 'statusbagde'; did you mean statusbadge? "
+        "(known: statusbadge, sonoran, collect, lucit, playwave)"
+    ]
+    assert "test_uses_the_mock" not in result.stdout.str()
+
+
+def test_a_wrongly_typed_marker_setting_fails_its_test_in_one_line(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.mockserver(api_settings={"statusbadge": {"ttl_seconds": "ten"}})
+        def test_typo(mockserver):
+            pass
+
+        @pytest.mark.mockserver(settings={"validate_response": True})
+        def test_unknown(mockserver):
+            pass
+
+        def test_others_still_run(mockserver):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=2)
+    out = result.stdout.str()
+    assert (
+        "@pytest.mark.mockserver(api_settings={'statusbadge': {'ttl_seconds': ...}}): "
+        "expected a number, got 'ten'" in out
+    )
+    assert "unknown setting 'validate_response'; did you mean validate_responses?" in out
+    assert "Traceback" not in out
+
+
+def test_odd_marker_arguments_fail_their_test_in_one_line_not_a_traceback(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.mockserver(api_settings="statusbadge")
+        def test_not_a_table(mockserver):
+            pass
+
+        @pytest.mark.mockserver(api_settings={"statusbadge": 5})
+        def test_not_a_table_of_settings(mockserver):
+            pass
+
+        @pytest.mark.mockserver(settings=["port"])
+        def test_settings_not_a_dict(mockserver):
+            pass
+
+        @pytest.mark.mockserver(apis="statusbadge", settings={"port": 0})
+        def test_one_api_by_name(mockserver):
+            assert mockserver.health()["apis"] == ["statusbadge"]
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=3)
+    assert "Traceback" not in result.stdout.str()

@@ -105,7 +105,7 @@ def test_badge_colours_any_other_reported_status_as_a_warning():
     [
         ({"ttl_seconds": 0}, "ttl_seconds must be a positive number"),
         ({"stale_min_ms": -1}, "stale_min_ms must be a positive number"),
-        ({"stale_max_ms": "soon"}, "stale_max_ms must be a positive number"),
+        ({"stale_max_ms": "soon"}, "'stale_max_ms': expected an integer, got 'soon'"),
         ({"stale_min_ms": 400_000}, "stale_min_ms (400000) is above stale_max_ms (300000)"),
     ],
 )

@@ -228,3 +228,13 @@ def test_the_body_validator_parses_strictly():
 
     with pytest.raises(FieldErrors, match="duplicate key 'token'"):
         asyncio.run(body_validator()._parse(stream(), {}))
+
+
+def test_the_compiled_validator_cache_is_bounded():
+    from mockserver.http import validation
+
+    schemas = [{"type": "object", "title": str(n)} for n in range(validation._COMPILED_MAX + 50)]
+    for schema in schemas:
+        validation.compiled(schema)
+    assert len(validation._COMPILED) <= validation._COMPILED_MAX
+    assert validation.compiled(schemas[-1]) is validation.compiled(schemas[-1])  # still cached

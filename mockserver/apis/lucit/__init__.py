@@ -117,10 +117,10 @@ class LucitApi(MockApi):
         tokens: list[str] | None = ANY  # pinned Bearer tokens; ANY: any well-formed token
         app_ids: list[str] | None = ANY  # pinned AppIdV3s; ANY: any of the documented shape
         heartbeat_interval_seconds: float = 60  # assumed: 003 states no interval
-        # Bounded memory (assumed, issue 23): see rules' docstring and the spec.
-        device_retention_seconds: float = 3600
-        instruction_retention_seconds: float = 3600
-        max_instructions_per_device: int = 100
+        # Bounded memory (assumed; the rules' docstring and the spec say when each is counted):
+        device_retention_seconds: float = 3600  # a silent device is forgotten after this
+        instruction_retention_seconds: float = 3600  # a Sent or Acknowledged one, after this
+        max_instructions_per_device: int = 100  # at the cap, the oldest finished one goes
 
         def __post_init__(self) -> None:
             self.tokens = list_setting("tokens", self.tokens, str)

@@ -31,6 +31,10 @@ class PlaywaveApi(MockApi):
     control_client = PlaywaveControl
     prefixes = ("/v1/game/session",)
     heartbeat_operation = "playwave_heartbeat"
+    needs_seeding = (
+        "its sessions come only from POST /__mock/playwave/sessions (the verify endpoint that "
+        "creates them is not documented)"
+    )
     secret_headers = frozenset({"x-api-key"})  # 002: the per-game key
 
     @dataclass
