@@ -127,6 +127,8 @@ class Scenarios:
     async def start(self, spec: dict[str, Any], now: float) -> dict | None:
         """Store a run of `spec` (None if one by that name runs); steps sorted by offset, ties
         in the order given."""
+        if await self._store.get(NS, spec["name"]) is not None:
+            return None  # a 409 changes nothing (not even the run counter)
         order = sorted(enumerate(spec["steps"]), key=lambda pair: pair[1]["at_seconds"])
         run = await self._store.update(
             "_scenarios_seq",
