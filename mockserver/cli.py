@@ -39,6 +39,11 @@ def _serve(args: argparse.Namespace) -> int:
         from mockserver.server import bind_socket
 
         app = build_app(settings)
+        if args.scenario:
+            from mockserver.scenarios import start_at_startup
+
+            fresh = None if settings.store == "memory" else lambda: build_app(settings)
+            print(asyncio.run(start_at_startup(args.scenario, app, fresh)), flush=True)
         sock = bind_socket(settings.host, settings.port, app.settings)  # refuses an exposed /__mock
     except SettingsError as exc:
         return _fail(str(exc))
@@ -158,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.add_argument(
+        "--scenario", metavar="FILE|NAME", help="start a scenario (YAML/JSON file or a named one)"
     )
     serve.set_defaults(func=_serve)
 

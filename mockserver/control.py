@@ -20,6 +20,7 @@ from mockserver.core.context import MockContext
 from mockserver.core.errors import FieldError, MockError
 from mockserver.faults import check_rule
 from mockserver.journal import DEFAULT_LIMIT, JournalPage
+from mockserver.scenarios import Scenarios, check_scenario, library_names, load_scenario
 from mockserver.spec.loader import operations, parsed_spec
 from mockserver.store import StoreUnavailable
 
@@ -29,6 +30,7 @@ log = logging.getLogger("mockserver")
 
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+MAX_SCENARIOS = 100  # running at once: every kind of record is bounded
 FLUSH_BYTES = 64 * 1024  # a streamed page goes out in pieces about this big
 
 
@@ -69,6 +71,19 @@ def render_control_error(err: MockError) -> ErrorBody:
     return ErrorBody(err.status, body, dict(err.headers))
 
 
+def _scenario_timeline(runs: list[dict]) -> list[dict]:
+    """The report's view of each scenario: its steps on the mock clock, without bodies."""
+    keys = ("index", "due_at", "method", "path", "state", "status", "fired_at")
+    return [
+        {
+            "name": run["name"],
+            "started_at": run["started_at"],
+            "steps": [{k: step[k] for k in keys} for step in run["steps"]],
+        }
+        for run in runs
+    ]
+
+
 def _clock_range(exc: ClockRangeError, key: str, value) -> MockError:
     """A clock move out of range (specs/control.yaml): a 400, and the clock did not move."""
     field = FieldError(key, "range", str(exc), str(value))
@@ -78,6 +93,10 @@ def _clock_range(exc: ClockRangeError, key: str, value) -> MockError:
 class ControlHandlers:
     def __init__(self, ctx: MockContext) -> None:
         self.ctx = ctx
+        # Scenario steps fire when a request arrives (before its faults are taken) or the clock
+        # moves; build_app binds the runner to the whole app, which steps call in process.
+        self.scenarios = Scenarios(ctx.store, ctx.faults, ctx.settings.control_token)
+        ctx.faults.before_take = self.scenarios.fire_due
 
     def _api(self, name: str | None) -> str | None:
         if name is not None and name not in self.ctx.apis:
@@ -118,14 +137,17 @@ class ControlHandlers:
             await self.ctx.clock.advance(float(body["seconds"]))
         except ClockRangeError as exc:
             raise _clock_range(exc, "seconds", body["seconds"]) from None
+        await self.scenarios.fire_due(await self.ctx.clock.now())
         return await self.ctx.clock.describe(), 200
 
     async def control_clock_freeze(self):
         await self.ctx.clock.freeze()
+        await self.scenarios.fire_due(await self.ctx.clock.now())
         return await self.ctx.clock.describe(), 200
 
     async def control_clock_unfreeze(self):
         await self.ctx.clock.unfreeze()
+        await self.scenarios.fire_due(await self.ctx.clock.now())
         return await self.ctx.clock.describe(), 200
 
     async def control_clock_set(self, body: dict):
@@ -142,6 +164,7 @@ class ControlHandlers:
             await self.ctx.clock.set(epoch, frozen=body.get("frozen"))
         except ClockRangeError as exc:
             raise _clock_range(exc, "now", body["now"]) from None
+        await self.scenarios.fire_due(await self.ctx.clock.now())
         return await self.ctx.clock.describe(), 200
 
     async def control_requests(
@@ -185,6 +208,7 @@ class ControlHandlers:
             builder.add(entry)
         now = await self.ctx.clock.now()
         report = builder.build(now)
+        report["scenarios"] = _scenario_timeline(await self.scenarios.list())
         if format == "text":
             return render_text(report), 200, {"Content-Type": "text/plain"}
         if format == "html":
@@ -232,4 +256,68 @@ class ControlHandlers:
     async def control_fault_delete(self, fault_id: str):
         if not await self.ctx.faults.delete(fault_id):
             raise MockError(404, "not_found", f"no fault {fault_id!r}")
+        return None, 204
+
+    async def control_scenarios_start(self, body: dict):
+        """Start a scenario: its own steps, or a named one from the library (`vars` override
+        its defaults). Steps due at once fire before the answer."""
+        spec = dict(body)
+        if spec.get("steps") is None:
+            spec = self._library_scenario(body)
+        problems = check_scenario(spec, self._control_operations())
+        if problems:
+            raise MockError(
+                400,
+                "validation",
+                "; ".join(f"{p.key}: {p.message}" for p in problems),
+                fields=problems,
+            )
+        if await self.ctx.store.count("_scenarios") >= MAX_SCENARIOS:
+            raise MockError(409, "conflict", f"{MAX_SCENARIOS} scenarios run already; stop some")
+        run = await self.scenarios.start(spec, await self.ctx.clock.now())
+        if run is None:
+            raise MockError(409, "conflict", f"scenario {spec['name']!r} runs already; stop it")
+        return run, 201
+
+    @staticmethod
+    def _library_scenario(body: dict) -> dict:
+        name = body["name"]
+        if name not in library_names():
+            raise MockError(
+                404,
+                "not_found",
+                f"no named scenario {name!r} (and no steps given); named: "
+                + ", ".join(library_names()),
+                fields=[FieldError("name", "enum", "not a named scenario", name)],
+            )
+        spec = load_scenario(name)
+        unknown = sorted(set(body.get("vars") or {}) - set(spec.get("vars") or {}))
+        if unknown:
+            raise MockError(
+                400,
+                "validation",
+                f"vars: {name} has no var {unknown[0]!r}",
+                fields=[FieldError(f"vars.{unknown[0]}", "unknown", "not a var of this scenario")],
+            )
+        spec["vars"] = {**(spec.get("vars") or {}), **(body.get("vars") or {})}
+        return spec
+
+    def _control_operations(self) -> list:
+        ops = operations(parsed_spec("control.yaml"), "/__mock")
+        for name, api in self.ctx.apis.items():
+            if api.control_spec:
+                ops += operations(parsed_spec(f"control/{api.control_spec}"), f"/__mock/{name}")
+        return ops
+
+    async def control_scenarios(self):
+        await self.scenarios.fire_due(await self.ctx.clock.now())
+        return {"scenarios": await self.scenarios.list(), "named": library_names()}, 200
+
+    async def control_scenarios_clear(self):
+        await self.scenarios.stop()
+        return None, 204
+
+    async def control_scenario_delete(self, name: str):
+        if not await self.scenarios.stop(name):
+            raise MockError(404, "not_found", f"no scenario {name!r}")
         return None, 204

@@ -306,6 +306,11 @@ CONTROL_BODIES = {
     "collect_arm_external_error": {"system_id": "s-1", "times": 1, "message": "down"},
     "lucit_queue_instruction": {"instruction": "reload", "parameters": [1], "run_at": None},
     "playwave_create_session": {"provider_user_id": "7", "pc_id": "pc-1", "balance_sec": 60},
+    "control_scenarios_start": {
+        "name": "fz",
+        "vars": {"code": "503"},
+        "steps": [{"at_seconds": 60, "method": "POST", "path": "/__mock/faults", "body": {}}],
+    },
 }
 PATH_VALUES = {"lcuid": "dev-1"}
 
