@@ -94,4 +94,6 @@ def build_app(settings: Settings | None = None) -> MockServerApp:
             docs = ApiPageRedirects(DocsApp(SPEC_DIR, specs), [*ctx.apis, "control"])
             routes.append(("/__mock/docs", token_gate(docs, token, render_control_error)))
             routes.append(("/__mock/ui", token_gate(DashboardApp(), token, render_control_error)))
-    return MockServerApp(settings, ctx, routes, control)
+    server = MockServerApp(settings, ctx, routes, control)
+    control.scenarios.bind(server)  # scenario steps call the control API in process
+    return server

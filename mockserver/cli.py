@@ -41,12 +41,16 @@ def _serve(args: argparse.Namespace) -> int:
 
         app = build_app(settings)
         state = _StateArgs(args, app)  # reads and checks --state FILE
+        if not state.load():  # before a scenario starts: its steps follow the restored clock
+            return 1
+        if args.scenario:
+            from mockserver.scenarios import start_at_startup
+
+            fresh = None if settings.store == "memory" else lambda: build_app(settings)
+            print(asyncio.run(start_at_startup(args.scenario, app, fresh)), flush=True)
         sock = bind_socket(settings.host, settings.port, app.settings)  # refuses an exposed /__mock
     except (SettingsError, SnapshotError) as exc:
         return _fail(str(exc))
-    if not state.load():
-        sock.close()
-        return 1
 
     host, port = sock.getsockname()[:2]
     base = f"http://{host}:{port}"
@@ -198,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.add_argument(
+        "--scenario", metavar="FILE|NAME", help="start a scenario (YAML/JSON file or a named one)"
     )
     serve.add_argument("--state", metavar="FILE", help="restore this state snapshot at start-up")
     serve.add_argument(

@@ -279,6 +279,30 @@ class MockClient(_PerApiAttributes):
     def clear_faults(self) -> None:
         self._call("DELETE", "/__mock/faults")
 
+    # --- scenarios --------------------------------------------------------------------------
+    def start_scenario(
+        self,
+        name: str,
+        steps: list[dict] | None = None,
+        *,
+        vars: dict[str, str] | None = None,
+    ) -> dict:
+        """Start a scenario: `steps` (control calls at mock-clock offsets), or a named one from
+        the library when `steps` is None (`vars` override its defaults)."""
+        body: dict[str, Any] = {"name": name}
+        if steps is not None:
+            body["steps"] = steps
+        if vars:
+            body["vars"] = vars
+        return self._call("POST", "/__mock/scenarios", json=body)
+
+    def scenarios(self) -> list[dict]:
+        return self._call("GET", "/__mock/scenarios")["scenarios"]
+
+    def stop_scenario(self, name: str | None = None) -> None:
+        """Stop one scenario, or all of them."""
+        self._call("DELETE", "/__mock/scenarios" + (f"/{name}" if name else ""))
+
     # --- lifetime ---------------------------------------------------------------------------
     def close(self) -> None:
         self._http.close()

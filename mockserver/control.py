@@ -1,5 +1,6 @@
-"""Core `/__mock` handlers: health, reset, clock, journal, verification, faults, state snapshots
-and runtime settings (specs/control.yaml).
+"""Core `/__mock` handlers: health, reset, clock, journal, faults and scenarios
+(specs/control.yaml); verification, state snapshots and runtime settings are in
+mockserver.control_drive.
 
 Each handler is a few lines: it parses, asks the context, and renders. Per-API routes
 (`/__mock/<api>/...`) live in the API modules, never here.
@@ -15,18 +16,16 @@ from collections.abc import AsyncIterator
 from starlette.responses import StreamingResponse
 
 from mockserver import __version__
+from mockserver.control_drive import DriveHandlers, query_matcher
 from mockserver.core.api import ErrorBody, MockApi
 from mockserver.core.clock import ClockRangeError, parse_iso
 from mockserver.core.context import MockContext
-from mockserver.core.errors import FieldError, MockError, value_text
+from mockserver.core.errors import FieldError, MockError
 from mockserver.faults import check_rule
 from mockserver.journal import DEFAULT_LIMIT, JournalPage
-from mockserver.matcher import Matcher, MatcherError
-from mockserver.runtime_settings import SettingsChangeError
-from mockserver.snapshot import SnapshotError, Snapshots
+from mockserver.scenarios import Scenarios, check_scenario, library_names, load_scenario
 from mockserver.spec.loader import operations, parsed_spec
 from mockserver.store import StoreUnavailable
-from mockserver.verification import Expectation, Tally, verdict
 
 __all__ = ["ControlHandlers", "render_control_error", "stream_page"]
 
@@ -34,6 +33,7 @@ log = logging.getLogger("mockserver")
 
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+MAX_SCENARIOS = 100  # running at once: every kind of record is bounded
 FLUSH_BYTES = 64 * 1024  # a streamed page goes out in pieces about this big
 
 
@@ -74,31 +74,17 @@ def render_control_error(err: MockError) -> ErrorBody:
     return ErrorBody(err.status, body, dict(err.headers))
 
 
-def _invalid(field: str, message: str, value=None, location: str = "body") -> MockError:
-    return MockError(
-        400,
-        "validation",
-        message,
-        fields=[FieldError(field, "invalid", message, value_text(value), location)],
-    )
-
-
-def _query_matcher(criteria: dict, body_contains: str | None, header: list[str] | None) -> dict:
-    """`GET /__mock/requests`'s filters as a matcher: `body_contains` is JSON text and each
-    `header` is `Name: value`."""
-    if body_contains is not None:
-        try:
-            criteria["body"] = json.loads(body_contains)
-        except ValueError:
-            raise _invalid(
-                "body_contains", "body_contains must be JSON text", body_contains, "query"
-            ) from None
-    for item in header or []:
-        name, sep, value = item.partition(":")
-        if not sep or not name.strip():
-            raise _invalid("header", "each header must be `Name: value`", item, "query")
-        criteria.setdefault("headers", {})[name.strip()] = value.strip()
-    return criteria
+def _scenario_timeline(runs: list[dict]) -> list[dict]:
+    """The report's view of each scenario: its steps on the mock clock, without bodies."""
+    keys = ("index", "due_at", "method", "path", "state", "status", "fired_at")
+    return [
+        {
+            "name": run["name"],
+            "started_at": run["started_at"],
+            "steps": [{k: step[k] for k in keys} for step in run["steps"]],
+        }
+        for run in runs
+    ]
 
 
 def _clock_range(exc: ClockRangeError, key: str, value) -> MockError:
@@ -107,10 +93,13 @@ def _clock_range(exc: ClockRangeError, key: str, value) -> MockError:
     return MockError(400, "validation", str(exc), fields=[field])
 
 
-class ControlHandlers:
+class ControlHandlers(DriveHandlers):
     def __init__(self, ctx: MockContext) -> None:
         self.ctx = ctx
-        self.snapshots = Snapshots(ctx.store, ctx.clock, ctx.apis)
+        # Scenario steps fire when a request arrives (before its faults are taken) or the clock
+        # moves; build_app binds the runner to the whole app, which steps call in process.
+        self.scenarios = Scenarios(ctx.store, ctx.faults, ctx.settings.control_token)
+        ctx.faults.before_take = self.scenarios.fire_due
 
     def _api(self, name: str | None) -> str | None:
         if name is not None and name not in self.ctx.apis:
@@ -151,14 +140,17 @@ class ControlHandlers:
             await self.ctx.clock.advance(float(body["seconds"]))
         except ClockRangeError as exc:
             raise _clock_range(exc, "seconds", body["seconds"]) from None
+        await self.scenarios.fire_due(await self.ctx.clock.now())
         return await self.ctx.clock.describe(), 200
 
     async def control_clock_freeze(self):
         await self.ctx.clock.freeze()
+        await self.scenarios.fire_due(await self.ctx.clock.now())
         return await self.ctx.clock.describe(), 200
 
     async def control_clock_unfreeze(self):
         await self.ctx.clock.unfreeze()
+        await self.scenarios.fire_due(await self.ctx.clock.now())
         return await self.ctx.clock.describe(), 200
 
     async def control_clock_set(self, body: dict):
@@ -175,6 +167,7 @@ class ControlHandlers:
             await self.ctx.clock.set(epoch, frozen=body.get("frozen"))
         except ClockRangeError as exc:
             raise _clock_range(exc, "now", body["now"]) from None
+        await self.scenarios.fire_due(await self.ctx.clock.now())
         return await self.ctx.clock.describe(), 200
 
     async def control_requests(
@@ -207,37 +200,10 @@ class ControlHandlers:
             "path_pattern": path_pattern,
             "fault": fault,
         }
-        matcher = self._matcher(_query_matcher(criteria, body_contains, header), "query")
+        matcher = self._matcher(query_matcher(criteria, body_contains, header), "query")
         where = matcher.matches if set(matcher.criteria) - {"api"} else None
         page = self.ctx.journal.page(limit=limit, after=after, api=api, where=where)
         return await stream_page(page)
-
-    def _matcher(self, criteria: dict, location: str = "body") -> Matcher:
-        self._api(criteria.get("api"))
-        try:
-            return Matcher(criteria, self.ctx.journal.redactor)
-        except MatcherError as exc:
-            raise _invalid(exc.field, exc.message, exc.value, location) from None
-
-    async def _tally(self, matcher: Matcher) -> Tally:
-        """The matcher over the whole journal, read a chunk at a time (bounded memory)."""
-        tally = Tally(matcher)
-        async for entry in self.ctx.journal.scan(api=matcher.criteria.get("api")):
-            tally.add(entry)
-        return tally
-
-    async def control_requests_count(self, body: dict):
-        return {"count": (await self._tally(self._matcher(body))).count}, 200
-
-    async def control_verify(self, body: dict):
-        criteria = {k: v for k, v in body.items() if k not in ("count", "at_least", "at_most")}
-        matcher = self._matcher(criteria)
-        try:
-            expectation = Expectation.parse(body)
-        except MatcherError as exc:
-            raise _invalid(exc.field, exc.message, exc.value) from None
-        answer = verdict(matcher, expectation, await self._tally(matcher))
-        return answer, 200 if answer["ok"] else 422
 
     async def control_requests_clear(self):
         await self.ctx.journal.clear()
@@ -254,6 +220,7 @@ class ControlHandlers:
             builder.add(entry)
         now = await self.ctx.clock.now()
         report = builder.build(now)
+        report["scenarios"] = _scenario_timeline(await self.scenarios.list())
         if format == "text":
             return render_text(report), 200, {"Content-Type": "text/plain"}
         if format == "html":
@@ -303,39 +270,66 @@ class ControlHandlers:
             raise MockError(404, "not_found", f"no fault {fault_id!r}")
         return None, 204
 
-    # --- state snapshots ------------------------------------------------------------------
-    async def control_state(self):
-        return await self.snapshots.take(), 200
+    async def control_scenarios_start(self, body: dict):
+        """Start a scenario: its own steps, or a named one from the library (`vars` override
+        its defaults). Steps due at once fire before the answer."""
+        spec = dict(body)
+        if spec.get("steps") is None:
+            spec = self._library_scenario(body)
+        problems = check_scenario(spec, self._control_operations())
+        if problems:
+            raise MockError(
+                400,
+                "validation",
+                "; ".join(f"{p.key}: {p.message}" for p in problems),
+                fields=problems,
+            )
+        if await self.ctx.store.count("_scenarios") >= MAX_SCENARIOS:
+            raise MockError(409, "conflict", f"{MAX_SCENARIOS} scenarios run already; stop some")
+        run = await self.scenarios.start(spec, await self.ctx.clock.now())
+        if run is None:
+            raise MockError(409, "conflict", f"scenario {spec['name']!r} runs already; stop it")
+        return run, 201
 
-    async def control_state_restore(self, body: dict):
-        try:
-            return await self.snapshots.restore(body), 200
-        except SnapshotError as exc:
-            raise _invalid(exc.field or "body", str(exc)) from None
+    @staticmethod
+    def _library_scenario(body: dict) -> dict:
+        name = body["name"]
+        if name not in library_names():
+            raise MockError(
+                404,
+                "not_found",
+                f"no named scenario {name!r} (and no steps given); named: "
+                + ", ".join(library_names()),
+                fields=[FieldError("name", "enum", "not a named scenario", name)],
+            )
+        spec = load_scenario(name)
+        unknown = sorted(set(body.get("vars") or {}) - set(spec.get("vars") or {}))
+        if unknown:
+            raise MockError(
+                400,
+                "validation",
+                f"vars: {name} has no var {unknown[0]!r}",
+                fields=[FieldError(f"vars.{unknown[0]}", "unknown", "not a var of this scenario")],
+            )
+        spec["vars"] = {**(spec.get("vars") or {}), **(body.get("vars") or {})}
+        return spec
 
-    # --- runtime settings -----------------------------------------------------------------
-    async def control_settings(self):
-        await self.ctx.runtime.refresh()  # what every worker holds now; a 503 if it can't be read
-        return self.ctx.runtime.describe(), 200
+    def _control_operations(self) -> list:
+        ops = operations(parsed_spec("control.yaml"), "/__mock")
+        for name, api in self.ctx.apis.items():
+            if api.control_spec:
+                ops += operations(parsed_spec(f"control/{api.control_spec}"), f"/__mock/{name}")
+        return ops
 
-    async def control_settings_change(self, api: str, body: dict):
-        try:
-            return await self.ctx.runtime.change(api, body), 200
-        except SettingsChangeError as exc:
-            raise _settings_error(exc, api, body) from None
+    async def control_scenarios(self):
+        await self.scenarios.fire_due(await self.ctx.clock.now())
+        return {"scenarios": await self.scenarios.list(), "named": library_names()}, 200
 
-    async def control_settings_clear(self, api: str | None = None):
-        try:
-            await self.ctx.runtime.clear(api)
-        except SettingsChangeError as exc:
-            raise _settings_error(exc, api) from None
+    async def control_scenarios_clear(self):
+        await self.scenarios.stop()
         return None, 204
 
-
-def _settings_error(
-    exc: SettingsChangeError, api: str | None, body: dict | None = None
-) -> MockError:
-    if exc.status == 404:
-        field = FieldError("api", "enum", "unknown API", value_text(api), "path")
-        return MockError(404, "not_found", exc.message, fields=[field])
-    return _invalid(exc.setting or "body", exc.message, (body or {}).get(exc.setting or ""))
+    async def control_scenario_delete(self, name: str):
+        if not await self.scenarios.stop(name):
+            raise MockError(404, "not_found", f"no scenario {name!r}")
+        return None, 204

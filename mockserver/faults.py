@@ -8,14 +8,15 @@ the store, so with several workers a rule with `times: 1` fires exactly once.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from mockserver.chaos import check_chaos, delay_for, fires, in_window, matches, window
 from mockserver.core.clock import iso_utc
 from mockserver.core.errors import FieldError
 from mockserver.store import Store
 
-__all__ = ["BODILESS", "Faults", "check_rule"]
+__all__ = ["BODILESS", "Faults", "check_rule", "fault_mark"]
 
 # RFC 9110 6.4.1 / 15.3.5-6 / 15.4.5: these answers carry no content, whatever the rule says.
 BODILESS = frozenset({204, 205, 304})
@@ -58,9 +59,9 @@ def check_rule(rule: dict[str, Any], operation_ids: Iterable[str]) -> list[Field
                 operation,
             )
         )
-    if not (rule.get("status") or rule.get("delay_ms") or rule.get("drop")):
+    if not (rule.get("status") or rule.get("delay_ms") or rule.get("delay") or rule.get("drop")):
         problems.append(
-            FieldError("status", "required", "one of status, delay_ms, drop is required")
+            FieldError("status", "required", "one of status, delay_ms, delay, drop is required")
         )
     if rule.get("status") in BODILESS and rule.get("body") is not None:
         problems.append(
@@ -69,7 +70,17 @@ def check_rule(rule: dict[str, Any], operation_ids: Iterable[str]) -> list[Field
     seen: set[str] = set()
     for name, value in (rule.get("headers") or {}).items():
         problems += _header_problems(name, value, seen)
-    return problems
+    return problems + check_chaos(rule)
+
+
+def fault_mark(fault: dict[str, Any]) -> dict[str, Any]:
+    """What the journal entry records of the fault that applied: which rule, which of its
+    matching requests this was (`n`), the delay actually applied, and the scenario step that
+    created the rule, if one did."""
+    mark = {k: fault.get(k) for k in ("id", "status", "delay_ms", "drop", "n")}
+    if fault.get("scenario"):
+        mark["scenario"] = fault["scenario"]
+    return mark
 
 
 def _header_problems(name: str, value: str, seen: set[str]) -> list[FieldError]:
@@ -97,6 +108,8 @@ class Faults:
     def __init__(self, store: Store, apis: list[str]) -> None:
         self._store = store
         self.apis = apis
+        # Called with the mock time before a request's rules are taken (scenario steps).
+        self.before_take: Callable[[float], Awaitable[None]] | None = None
 
     @staticmethod
     def _ns(api: str) -> str:
@@ -121,8 +134,30 @@ class Faults:
             "applied": 0,
             "created_at": iso_utc(now),
         }
+        fault.update(self._chaos(spec, seq, now))
         await self._store.put(self._ns(fault["api"]), fault["id"], fault)
         return fault
+
+    @staticmethod
+    def _chaos(spec: dict[str, Any], seq: int, now: float) -> dict[str, Any]:
+        """The rule's window as epoch seconds (and ISO for people), its probability, seed (the
+        rule's number when none is given: reproducible, and different per rule), delay shape
+        and match; `matched` counts the matching requests inside the window."""
+        start, end = window(spec, now)
+        return {
+            "delay": spec.get("delay"),
+            "probability": spec.get("probability"),
+            "seed": spec.get("seed", seq),
+            "match": spec.get("match"),
+            "window": {
+                "start": start,
+                "end": end,
+                "from": None if start is None else iso_utc(start),
+                "until": None if end is None else iso_utc(end),
+            },
+            "matched": 0,
+            "scenario": None,  # set by the scenario step that created it (tag)
+        }
 
     async def list(self, api: str | None = None) -> list[dict]:
         out: list[dict] = []
@@ -130,6 +165,16 @@ class Faults:
             out.extend(v for _, v in await self._store.scan(self._ns(name)))
         out.sort(key=lambda f: f["seq"])
         return out
+
+    async def tag(self, api: str, fault_id: str, scenario: dict[str, Any]) -> None:
+        """Mark the rule as made by a scenario step, so the journal entries it faults say so."""
+
+        def mark(current: dict | None):
+            if current is not None:
+                current["scenario"] = scenario
+            return current, None
+
+        await self._store.update(self._ns(api), fault_id, mark)
 
     async def delete(self, fault_id: str) -> bool:
         for name in self.apis:
@@ -142,8 +187,21 @@ class Faults:
             for key, _ in await self._store.scan(self._ns(name)):
                 await self._store.delete(self._ns(name), key)
 
-    async def take(self, api: str, operation: str | None) -> dict | None:
-        """The oldest rule matching this request, with one use consumed, or None."""
+    async def take(
+        self,
+        api: str,
+        operation: str | None,
+        *,
+        now: float | None = None,
+        path_params: dict[str, Any] | None = None,
+        headers: Iterable[tuple[bytes, bytes]] = (),
+        body: Any = None,
+    ) -> dict | None:
+        """The oldest rule that fires on this request, with one use consumed, or None. A rule
+        outside its window is skipped untouched; inside it, the request is the rule's n-th
+        match (counted atomically in the store) and fires or not by (seed, n)."""
+        if self.before_take is not None and now is not None:
+            await self.before_take(now)  # scenario steps due by now run first
         candidates = await self._store.scan(self._ns(api))
         if not candidates:
             return None
@@ -151,17 +209,27 @@ class Faults:
         for key, rule in candidates:
             if rule["operation"] not in (None, operation):
                 continue
-
-            def consume(current: dict | None):
-                if current is None:
-                    return None, None  # another request took its last use
-                current["applied"] += 1
-                if current["remaining"] is None:
-                    return current, current
-                current["remaining"] -= 1
-                return (current if current["remaining"] > 0 else None), current
-
-            taken = await self._store.update(self._ns(api), key, consume)
+            bounds = rule.get("window") or {}
+            if now is not None and not in_window(bounds.get("start"), bounds.get("end"), now):
+                continue
+            if not matches(rule.get("match"), path_params or {}, headers, body):
+                continue
+            taken = await self._store.update(self._ns(api), key, _consume)
             if taken is not None:
                 return taken
         return None
+
+
+def _consume(current: dict | None):
+    """Count one more matching request; take a use if the rule fires on it (pure: may rerun)."""
+    if current is None:
+        return None, None  # another request took its last use
+    n = current["matched"] = current.get("matched", 0) + 1
+    if not fires(current.get("probability"), current.get("seed", 0), n):
+        return current, None
+    current["applied"] += 1
+    taken = dict(current, n=n, delay_ms=delay_for(current, n))
+    if current["remaining"] is None:
+        return current, taken
+    current["remaining"] -= 1
+    return (current if current["remaining"] > 0 else None), taken

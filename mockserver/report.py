@@ -116,6 +116,7 @@ class _ApiTally:
         self.beats: dict[str, list[dict]] = defaultdict(list)
         self.newest: dict[str, dict] = {}
         self.marks: dict[str, list[dict]] = defaultdict(list)  # faulted heartbeats too
+        self.faults: dict[str, dict] = {}  # fault id -> requests it applied to, first and last
 
 
 class ReportBuilder:
@@ -138,6 +139,7 @@ class ReportBuilder:
         tally.statuses[str(e["status"])] += 1
         if e.get("fault"):
             tally.faulted += 1
+            _tally_fault(tally.faults, e)
         if not e["valid"]:
             keys = ("id", "at", "operation", "method", "path", "status", "violations")
             tally.invalid.append({k: e[k] for k in keys})
@@ -170,6 +172,8 @@ class ReportBuilder:
                     for identity, beats in sorted(tally.beats.items())
                 ],
             }
+            if tally.faults:  # present only when a fault applied
+                report["apis"][name]["faults"] = list(tally.faults.values())
         return report
 
     def _client(self, api: MockApi, tally: _ApiTally, identity: str, beats, now) -> dict:
@@ -184,6 +188,23 @@ class ReportBuilder:
                 "effects": {"ttl": policy.ttl_effect, "stale": policy.stale_effect},
             }
         return client
+
+
+def _tally_fault(faults: dict[str, dict], e: dict) -> None:
+    """Which rule faulted which requests, when (its window as seen), and the scenario step
+    that made it, from the journal entry's `fault` mark."""
+    mark = e["fault"]
+    seen = faults.get(mark.get("id"))
+    if seen is None:
+        seen = faults[mark.get("id")] = {
+            "id": mark.get("id"),
+            "requests": 0,
+            "first": e["at"],
+            "last": e["at"],
+            "scenario": mark.get("scenario"),
+        }
+    seen["requests"] += 1
+    seen["last"] = e["at"]
 
 
 def _cadence(policy: CadencePolicy, identity: str, beats: list[dict], now: float) -> dict:
@@ -232,6 +253,12 @@ def render_text(report: dict) -> str:
             lines.append(
                 f"  invalid #{bad['id']} {bad['method']} {bad['path']} -> {bad['status']}: {why}"
             )
+        for f in r.get("faults", []):
+            made = f" (scenario {f['scenario']['name']} step {f['scenario']['step']})"
+            lines.append(
+                f"  fault {f['id']}{made if f['scenario'] else ''}: {f['requests']} requests, "
+                f"{f['first']} .. {f['last']}"
+            )
         for c in r["clients"]:
             iv = c["interval"]
             spread = (
@@ -246,4 +273,11 @@ def render_text(report: dict) -> str:
                 lines.append(f"    - {finding}")
             if not c["findings"]:
                 lines.append("    - on cadence")
+    for run in report.get("scenarios", []):
+        lines += ["", f"scenario {run['name']} (started {run['started_at']})"]
+        for step in run["steps"]:
+            answer = f" -> {step['status']}" if step["status"] is not None else ""
+            lines.append(
+                f"  {step['due_at']} {step['method']} {step['path']}: {step['state']}{answer}"
+            )
     return "\n".join(lines) + "\n"

@@ -241,6 +241,8 @@ def serve_workers(
     them when the parent exits).
     A worker that dies on its own is replaced; one that can't start stops them all (exit 1).
     `on_ready` runs once every worker is serving. Needs `fork` (Linux, macOS).
+    Long because: the supervisor's life (fork, wait, replace, relay a signal) is one sequence
+    over shared local state; split up, that state would need a class of its own.
     """
     ready_r, ready_w = os.pipe()
     workers: set[int] = set()

@@ -10,8 +10,8 @@ triggered it (WireMock and MockServer persist their stubs the same way).
      "apis": {"<api>": {"<namespace>": {"<key>": {record}, ...}, ...}, ...}}
 
 Records are exactly what the store holds, per API and namespace (`<api>:<namespace>` in the
-store), expired ones not yet purged included. Not in a snapshot: the journal, fault rules, and
-runtime settings, which describe the traffic and the test rather than the state.
+store), expired ones not yet purged included. Not in a snapshot: the journal, fault rules,
+scenarios and runtime settings, which describe the traffic and the test rather than the state.
 
 Restoring replaces the whole state: every enabled API's records become the document's (an API
 the document leaves out is emptied) and the clock shows the document's instant, frozen if it

@@ -47,7 +47,9 @@ padding:0 .3em;background:#6c757d}.GET{background:#1f7ae0}.POST{background:#2b93
 LINKS = (  # (href relative to /__mock/, label, what it is)
     ("docs/", "API docs", "every API's operations, schemas, examples and behaviour"),
     ("docs/control.html", "control API docs", "what tests and people use to drive the mock"),
-    ("report?format=text", "report", "per API: requests, invalid ones with reasons, cadence"),
+    ("ui/", "dashboard", "live heartbeat timelines, the journal, faults and the clock"),
+    ("report?format=html", "report", "heartbeat timelines and findings in one HTML file"),
+    ("report?format=text", "report (text)", "per API: requests, invalid ones, cadence"),
     ("report", "report (JSON)", "the same, for a program"),
     ("requests", "journal", "every request with its verdict, credentials redacted"),
     ("health", "health", "enabled APIs, store, clock"),
@@ -126,7 +128,8 @@ def landing_html(apis: dict[str, MockApi], version: str) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<title>heartbeat-mockserver</title><link rel="icon" href="data:,"><style>{CSS}</style>'
         '</head><body><nav><a href="./">mockserver</a><a href="docs/">docs</a>'
-        '<a href="report?format=text">report</a><a href="requests">journal</a></nav><main>'
+        '<a href="ui/">dashboard</a><a href="report?format=html">report</a>'
+        '<a href="requests">journal</a></nav><main>'
         f"<h1>heartbeat-mockserver {esc(version)}</h1>"
         "<p>Each API below answers at its native paths on this host: point a client at this "
         "base URL and change nothing else. The mock validates every request against the "

@@ -15,7 +15,7 @@ from typing import Any
 from mockserver.core.api import ErrorBody, MockApi
 from mockserver.core.context import MockContext
 from mockserver.core.errors import FieldErrors, MockError
-from mockserver.faults import BODILESS
+from mockserver.faults import BODILESS, fault_mark
 from mockserver.http.apps import api_app
 from mockserver.http.body import read_body
 from mockserver.http.validation import parse_json_strict, request_headers
@@ -145,9 +145,16 @@ class ApiGate:
                     send, ErrorBody(204, b"", media_type="text/plain")
                 )
                 return
-            fault = await ctx.faults.take(api.name, operation)
+            fault = await ctx.faults.take(
+                api.name,
+                operation,
+                now=now,
+                path_params=path_params,
+                headers=scope["headers"],
+                body=None if parsed is NOT_JSON else parsed,
+            )
             if fault is not None:
-                entry["fault"] = {k: fault[k] for k in ("id", "status", "delay_ms", "drop")}
+                entry["fault"] = fault_mark(fault)
                 if fault["delay_ms"]:
                     await asyncio.sleep(fault["delay_ms"] / 1000)
                 if fault["drop"]:

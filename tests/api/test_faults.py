@@ -87,7 +87,8 @@ def test_delay_holds_only_its_request_and_the_journal_records_it(http, live_serv
     assert answer["r"].status_code == 200 and answer["r"].json()["success"] is True
     fast, delayed = http.get("/__mock/requests").json()["requests"]
     assert fast["fault"] is None and fast["request"]["body"]["data"] == BODY["data"]
-    assert delayed["fault"] == {"id": fault["id"], "status": None, "delay_ms": 2000, "drop": False}
+    expected = {"id": fault["id"], "status": None, "delay_ms": 2000, "drop": False, "n": 1}
+    assert delayed["fault"] == expected
     assert http.get("/__mock/statusbadge/servers").json()["count"] == 2
 
 

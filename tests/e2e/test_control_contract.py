@@ -39,6 +39,13 @@ EXCLUDED: dict[tuple[str, str], dict[str, str]] = {
             "that (no propertyNames, no if/then), so a rule the schema allows is refused with 400."
         ),
     },
+    ("control.yaml", "control_scenarios_start"): {
+        "positive_data_acceptance": (
+            "Each step must name a control route of the running mock (its method and path, "
+            "and a body that route accepts); the schema can only say a step has a method and a "
+            "path, so a step the schema allows is refused with 400 naming the step."
+        ),
+    },
     ("control.yaml", "control_requests"): {
         "positive_data_acceptance": (
             "`since` is the same kind of free-text ISO-8601 instant as clock/set's `now`: a "

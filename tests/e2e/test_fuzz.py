@@ -314,6 +314,11 @@ CONTROL_BODIES = {
         "clock": {"now": "2031-02-03T04:05:06Z", "frozen": True},
         "apis": {"sonoran": {"windows": {"k": {"hits": [1.0], "expires_at": 61.0}}}},
     },
+    "control_scenarios_start": {
+        "name": "fz",
+        "vars": {"code": "503"},
+        "steps": [{"at_seconds": 60, "method": "POST", "path": "/__mock/faults", "body": {}}],
+    },
 }
 PATH_VALUES = {"lcuid": "dev-1", "api": "sonoran"}
 
