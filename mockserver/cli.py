@@ -29,6 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
             control=False if args.no_control else None,
             validate_responses=True if args.validate_responses else None,
             log_level=args.log_level,
+            engine=args.engine,
         )
         from mockserver.server import is_loopback
 
@@ -151,6 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.add_argument(
+        "--engine",
+        default=None,
+        choices=["compiled", "connexion"],
+        help="compiled (default): a compiled path answers valid requests, connexion the rest; "
+        "connexion: the reference engine answers everything",
     )
     serve.set_defaults(func=_serve)
 
