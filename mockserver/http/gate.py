@@ -16,9 +16,10 @@ from mockserver.core.api import ErrorBody, MockApi
 from mockserver.core.context import MockContext
 from mockserver.core.errors import MockError
 from mockserver.http.apps import api_app
+from mockserver.http.compiled import CompiledApi
 from mockserver.journal import NOT_JSON, body_for_journal, new_entry, parse_body
 from mockserver.settings import Settings
-from mockserver.spec.loader import operations, parsed_spec
+from mockserver.spec.loader import Operation, operations, parsed_spec
 from mockserver.store import StoreUnavailable
 
 __all__ = ["ApiGate", "PURGE_EVERY"]
@@ -50,13 +51,34 @@ class ApiGate:
         self.cors = api.cors_headers()
         self._next_purge = 0.0
         self.cors_raw = [(k.lower().encode(), v.encode()) for k, v in (self.cors or {}).items()]
+        self._static, self._templated = _route_table(self.operations)
+        # The compiled path answers what it proves valid; connexion everything else.
+        self.compiled = (
+            CompiledApi(
+                self.app,
+                name=api.name,
+                gate_operations=self.operations,
+                validate_responses=settings.validate_responses,
+                gate_methods=frozenset({"OPTIONS"} if self.cors is not None else ()),
+            )
+            if settings.engine == "compiled"
+            else None
+        )
 
     def operation(self, method: str, path: str) -> tuple[str | None, dict]:
-        for op in self.operations:
-            if op.method == method:
-                params = op.match(path)
-                if params is not None:
-                    return op.operation_id, params
+        """The operation a request is for (in spec order, as a scan would find it): one dict
+        lookup for a path without parameters, a regex only for the templated ones."""
+        operation_id = self._static.get((method, path))
+        if operation_id is None and path.endswith("\n"):
+            # The template regexes end in `$`, which also matches before a final newline (as
+            # Starlette's router does): `/api/heartbeat%0A` names the heartbeat.
+            operation_id = self._static.get((method, path[:-1]))
+        if operation_id is not None:
+            return operation_id, {}
+        for op in self._templated.get(method, ()):
+            params = op.match(path)
+            if params is not None:
+                return op.operation_id, params
         return None, {}
 
     async def _respond(self, send, err: ErrorBody) -> tuple[int, bytes]:
@@ -245,6 +267,10 @@ class ApiGate:
             # (assumed; README). Otherwise connexion hands handlers raw bytes.
             headers.append((b"content-type", b"application/json"))
         inner["headers"] = headers
+        if self.compiled is not None:
+            answered = await self.compiled.answer(inner, raw, send, cors)
+            if answered is not None:
+                return answered
         await self.app(inner, replay, capture)
         return captured["status"], b"".join(captured["body"])
 
@@ -268,6 +294,20 @@ class ApiGate:
             await self.ctx.journal.record(self.api.name, entry)
         except StoreUnavailable:
             log.warning("journal entry lost: state store unavailable")
+
+
+def _route_table(ops: list[Operation]) -> tuple[dict, dict]:
+    """({(method, path): operationId} for templates without parameters that no earlier
+    templated operation also matches, {method: [the other operations, in spec order]})."""
+    static: dict[tuple[str, str], str] = {}
+    templated: dict[str, list[Operation]] = {}
+    for op in ops:
+        earlier = templated.get(op.method, [])
+        if "{" not in op.template and not any(o.match(op.template) for o in earlier):
+            static.setdefault((op.method, op.template), op.operation_id)
+        else:
+            templated.setdefault(op.method, []).append(op)
+    return static, templated
 
 
 class _HeldSend:
