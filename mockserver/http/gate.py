@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from mockserver.core.api import ErrorBody, MockApi
@@ -22,7 +23,7 @@ from mockserver.settings import Settings
 from mockserver.spec.loader import Operation, operations, parsed_spec
 from mockserver.store import StoreUnavailable
 
-__all__ = ["ApiGate", "PURGE_EVERY"]
+__all__ = ["ApiGate", "PURGE_EVERY", "RequestHeaders"]
 
 log = logging.getLogger("mockserver")
 
@@ -284,9 +285,7 @@ class ApiGate:
         )
         if state["operation"] and entry["valid"] and 200 <= status < 500:
             body = None if parsed is NOT_JSON else parsed
-            headers = {
-                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
-            }
+            headers = RequestHeaders(scope["headers"])
             entry["identity"] = self.api.identity(
                 state["operation"], {"path_params": path_params, "headers": headers, "body": body}
             )
@@ -294,6 +293,29 @@ class ApiGate:
             await self.ctx.journal.record(self.api.name, entry)
         except StoreUnavailable:
             log.warning("journal entry lost: state store unavailable")
+
+
+class RequestHeaders(Mapping):
+    """A request's headers as {lower-case name: value} (the last of a repeated one), decoded only
+    if an API's `identity` reads them: most do not, and the journal entry has its own copy."""
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = raw
+        self._decoded: dict[str, str] | None = None
+
+    def _headers(self) -> dict[str, str]:
+        if self._decoded is None:
+            self._decoded = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self._raw}
+        return self._decoded
+
+    def __getitem__(self, name: str) -> str:
+        return self._headers()[name]
+
+    def __iter__(self):
+        return iter(self._headers())
+
+    def __len__(self) -> int:
+        return len(self._headers())
 
 
 def _route_table(ops: list[Operation]) -> tuple[dict, dict]:

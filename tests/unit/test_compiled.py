@@ -29,7 +29,7 @@ from mockserver.http.compiled_checks import (
     proven_valid,
     schema_validator,
 )
-from mockserver.http.gate import ApiGate, _route_table
+from mockserver.http.gate import ApiGate, RequestHeaders, _route_table
 from mockserver.server import BackgroundServer
 from mockserver.settings import Settings, SettingsError, load_settings
 from mockserver.spec.loader import operations
@@ -314,6 +314,14 @@ def test_a_path_an_earlier_template_also_matches_keeps_the_spec_order():
     for method, path in [("GET", "/a/b"), ("GET", "/c"), ("POST", "/c"), ("POST", "/a/b")]:
         assert gate.operation(method, path) == _scan(ops, method, path)
     assert gate.operation("GET", "/a/b") == ("templated", {"x": "b"})
+
+
+def test_identity_headers_read_like_the_dict_they_replace_and_decode_only_when_read():
+    raw = [(b"Authorization", b"Bearer k"), (b"x-a", b"1"), (b"X-A", b"\xe9")]
+    headers = RequestHeaders(raw)
+    assert headers._decoded is None
+    assert dict(headers) == {"authorization": "Bearer k", "x-a": "\xe9"}
+    assert headers.get("authorization", "") == "Bearer k" and "nope" not in headers
 
 
 # --- the setting ---------------------------------------------------------------------------------
