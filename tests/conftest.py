@@ -28,7 +28,6 @@ from mockserver.settings import Settings
 from tests.redisproc import RedisProcess
 
 STORES = ("memory", "redis")
-ENGINES = ("compiled", "connexion")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,6 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="comma-separated engines to run the live-server tests on (default: compiled,"
         "connexion; Redis runs with the first only)",
     )
+
+
+ENGINES = ("compiled", "connexion")
 
 
 def _option_list(metafunc: pytest.Metafunc, option: str, known: tuple[str, ...]) -> list[str]:
