@@ -55,11 +55,11 @@ class Journal:
         self.apis = apis
 
     async def record(self, api: str, entry: dict) -> None:
-        """Number the entry (one sequence across APIs) and append it: one atomic store step,
-        one round trip on Redis."""
-        await self._store.log_append_numbered(
-            f"{api}:journal", entry, self.cap, counter=("_journal", "seq")
+        seq = await self._store.update(
+            "_journal", "seq", lambda s: ({"n": (s or {"n": 0})["n"] + 1}, (s or {"n": 0})["n"] + 1)
         )
+        entry["id"] = seq
+        await self._store.log_append(f"{api}:journal", entry, self.cap)
 
     async def entries(
         self,

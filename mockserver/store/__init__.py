@@ -9,10 +9,6 @@ current value and stores the result atomically (the memory store runs it without
 between; the Redis store as an optimistic transaction, a compare-and-set retried on conflict), so
 concurrent requests can't interleave. `fn` may therefore run more than once: it must be a pure
 function of the old record (no side effects outside its return value).
-
-`log_append_numbered` appends to a log like `log_append`, after setting `entry["id"]` (its first
-key) to the next value of a counter record `{"n": int}` at `counter` (namespace, key), both in one
-atomic step: on Redis one script, one round trip (the journal's write).
 """
 
 from __future__ import annotations
@@ -49,10 +45,6 @@ class Store(Protocol):
     async def update(self, ns: str, key: str, fn: Updater[R]) -> R: ...
 
     async def log_append(self, ns: str, entry: dict, cap: int) -> int: ...
-
-    async def log_append_numbered(
-        self, ns: str, entry: dict, cap: int, counter: tuple[str, str]
-    ) -> int: ...
 
     async def log_read(self, ns: str) -> list[dict]: ...
 

@@ -68,18 +68,6 @@ class MemoryStore:
         log.append(_dumps(entry))
         return len(log)
 
-    async def log_append_numbered(
-        self, ns: str, entry: dict, cap: int, counter: tuple[str, str]
-    ) -> int:
-        space = self._data.setdefault(counter[0], {})
-        item = space.get(counter[1])
-        number = (_loads(item[0])["n"] if item is not None else 0) + 1
-        space[counter[1]] = (_dumps({"n": number}), None)
-        numbered = {"id": number, **{k: v for k, v in entry.items() if k != "id"}}
-        await self.log_append(ns, numbered, cap)  # never awaits: still one atomic step
-        entry["id"] = number
-        return number
-
     async def log_read(self, ns: str) -> list[dict]:
         return [_loads(e) for e in self._logs.get(ns, ())]
 

@@ -80,23 +80,6 @@ return removed
 """
 
 
-# The journal's write in one round trip: the counter record {"n": int} at hash KEYS[1] field
-# ARGV[1] goes up by one, and ARGV[2] (an entry as JSON, without "id") is appended to list
-# KEYS[2] with "id" as its first key, trimmed to ARGV[3] entries. Returns the number.
-_APPEND_NUMBERED = """
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-local n = 1
-if current then n = cjson.decode(current)['n'] + 1 end
-local id = string.format('%d', n)
-redis.call('HSET', KEYS[1], ARGV[1], '{"n":' .. id .. '}')
-local text = '{"id":' .. id .. '}'
-if ARGV[2] ~= '{}' then text = '{"id":' .. id .. ',' .. string.sub(ARGV[2], 2) end
-redis.call('RPUSH', KEYS[2], text)
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
-return n
-"""
-
-
 def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
@@ -159,7 +142,6 @@ class RedisStore:
         self._redis = Redis.from_pool(pool)
         self._cas = self._redis.register_script(_CAS)
         self._delete_unchanged = self._redis.register_script(_DELETE_UNCHANGED)
-        self._append_numbered = self._redis.register_script(_APPEND_NUMBERED)
         self._queues: dict[tuple[str, str], list] = {}  # (ns, key) -> [lock, users]
 
     # --- keys -----------------------------------------------------------------------------
@@ -261,16 +243,6 @@ class RedisStore:
                 pipe.ltrim(name, -cap, -1)
                 length, _ = await pipe.execute()
         return min(length, cap)
-
-    async def log_append_numbered(
-        self, ns: str, entry: dict, cap: int, counter: tuple[str, str]
-    ) -> int:
-        text = _dumps({k: v for k, v in entry.items() if k != "id"})
-        keys = [self._hash(counter[0]), self._log(ns)]
-        with self._guard():
-            number = await self._append_numbered(keys=keys, args=[counter[1], text, cap])
-        entry["id"] = int(number)
-        return entry["id"]
 
     async def log_read(self, ns: str) -> list[dict]:
         with self._guard():

@@ -163,34 +163,6 @@ def test_log_is_a_ring_buffer_oldest_first(on_store):
     on_store(scenario)
 
 
-def test_numbered_appends_share_one_counter_and_put_the_id_first(on_store):
-    async def scenario(store, twin, _):
-        entry = {"at": "t", "id": 0, "n": "Zoë"}
-        assert await store.log_append_numbered("a:journal", entry, 2, ("_journal", "seq")) == 1
-        assert entry["id"] == 1
-        assert await twin.log_append_numbered("b:journal", {}, 2, ("_journal", "seq")) == 2
-        for i in range(3):
-            await store.log_append_numbered("a:journal", {"i": i}, 2, ("_journal", "seq"))
-        assert [list(e) for e in await twin.log_read("a:journal")] == [["id", "i"]] * 2
-        assert [e["id"] for e in await twin.log_read("a:journal")] == [4, 5]
-        assert await twin.log_read("b:journal") == [{"id": 2}]
-        assert await store.get("_journal", "seq") == {"n": 5}
-
-    on_store(scenario)
-
-
-def test_numbered_appends_from_two_workers_never_share_a_number(on_store):
-    async def scenario(store, twin, _):
-        async def append(s, i):
-            return await s.log_append_numbered("a:journal", {"i": i}, 1000, ("_journal", "seq"))
-
-        numbers = await asyncio.gather(*(append((store, twin)[i % 2], i) for i in range(60)))
-        assert sorted(numbers) == list(range(1, 61))
-        assert sorted(e["id"] for e in await store.log_read("a:journal")) == sorted(numbers)
-
-    on_store(scenario)
-
-
 def test_a_log_and_records_of_one_namespace_are_apart(on_store):
     async def scenario(store, _, __):
         await store.put("api:journal", "k", {"record": True})
@@ -283,7 +255,6 @@ def test_every_call_on_an_unreachable_redis_raises_store_unavailable():
         lambda: store.count("x"),
         lambda: store.update("x", "k", lambda old: ({}, None)),
         lambda: store.log_append("x", {}, 10),
-        lambda: store.log_append_numbered("x", {}, 10, ("c", "n")),
         lambda: store.log_read("x"),
         lambda: store.log_clear("x"),
         lambda: store.clear(),
