@@ -3,15 +3,10 @@
 Every test gets a reset mock (state, journal, faults, clock), so tests never share state.
 Connexion's response validation is on: every answer a handler gives is checked against its spec.
 
-Every test that uses `live_server`, `http` or `make_server` runs once per store: `[memory]` and
-`[redis]` (a real redis-server this session starts on a free port; issue 10: the whole API
+Every test that uses `live_server`, `http` or `make_server` runs once per store and engine (see
+ENGINES below): `[memory-...]` and `[redis-...]` (a real redis-server this session starts on a
+free port; issue 10: the whole API
 suite passes on both stores). `--stores memory` runs only the first, e.g. without redis-server.
-
-They also run once per engine (issue 16): the compiled path (`compiled`, the default) and the
-reference engine alone (`connexion`), on the memory store; on Redis with the first engine of
-`--engines` only (`[memory-compiled]`, `[memory-connexion]`, `[redis-compiled]`): every API test
-on both stores and both engines would be too slow for CI on 2 cores, and the differential test
-(tests/e2e/test_engines_differential.py) holds the two engines to identical answers.
 """
 
 from __future__ import annotations
@@ -44,6 +39,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# Issue 16: the live-server tests also run per engine, the compiled path (`compiled`, the default)
+# and the reference engine alone (`connexion`): both on the memory store, and on Redis with the
+# first engine of `--engines` only (`[memory-compiled]`, `[memory-connexion]`, `[redis-compiled]`):
+# every API test on both stores and both engines would be too slow for CI on 2 cores, and
+# tests/e2e/test_engines_differential.py holds the two engines to identical answers.
 ENGINES = ("compiled", "connexion")
 
 
