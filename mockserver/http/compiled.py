@@ -191,7 +191,10 @@ class CompiledOperation:
             if m is None:
                 return None
             for name, arg, type_, format_, validator in self.path_checks:
-                value = self.converts[name](m.group(name))
+                try:
+                    value = self.converts[name](m.group(name))
+                except ValueError:  # e.g. more digits than int() takes: connexion decides
+                    return None
                 if not proven_valid(validator, value):
                     return None
                 kwargs[arg] = make_type(value, type_, format_)
@@ -315,10 +318,15 @@ def _layers(app: Any) -> dict[type, Any]:
     middleware = app.middleware
     if middleware.middleware_stack is None:  # built lazily by connexion's first request
         middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()
-    layers = {type(m): m for m in middleware.middleware_stack}
-    unknown = [t.__name__ for t in layers if t not in _KNOWN_LAYERS]
-    if unknown or len(layers) != len(middleware.middleware_stack):
-        raise NotCompiled(f"unknown middleware {unknown}")
+    layers: dict[type, Any] = {}
+    for layer in middleware.middleware_stack:
+        # A subclass of a known layer (the mock's own routing, say) counts as that layer: the
+        # compiled path only answers what it proves the whole stack would accept, and the
+        # differential test holds the two engines to the same answers.
+        kind = next((k for k in _KNOWN_LAYERS if isinstance(layer, k)), None)
+        if kind is None or kind in layers:
+            raise NotCompiled(f"unknown middleware {type(layer).__name__}")
+        layers[kind] = layer
     layers[ConnexionMiddleware] = middleware
     if len({id(fn) for _, fn in middleware.error_handlers}) != 1:
         raise NotCompiled("several error handlers")

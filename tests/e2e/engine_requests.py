@@ -172,7 +172,7 @@ AUTH_KIND = {"sonoran": "bearer", "lucit": "bearer", "collect": "basic", "playwa
 PATHS = {
     "sonoran": [
         f"/v2/general/servers/{s}/heartbeat"
-        for s in ["+5", "007", "0", "-1", "2147483647", "2147483648", "99999999999999999999"]
+        for s in ["+5", "007", "0", "-1", "2147483647", "2147483648", "9" * 20, "9" * 4301]
         + ["abc", "1.5", " 1", "1\n"]
     ],
     "lucit": [

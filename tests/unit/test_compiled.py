@@ -237,6 +237,18 @@ def test_nothing_is_compiled_in_an_app_with_a_layer_the_compiler_does_not_know()
     assert not compiled.operations and "unknown middleware" in compiled.skipped["*"]
 
 
+def test_a_path_number_too_long_for_int_is_left_to_connexion():
+    gate = gates(build_app(Settings(apis=["sonoran"])))[0]
+    path = "/v2/general/servers/" + "9" * 4301 + "/heartbeat"
+    scope = {"mockserver": {"operation": "sonoran_heartbeat"}, "method": "POST", "path": path}
+    scope["headers"] = [(b"authorization", b"Bearer k"), (b"content-type", b"application/json")]
+
+    async def send(message):
+        raise AssertionError("the compiled path answered")
+
+    assert asyncio.run(gate.compiled.answer(scope, b'{"playerCount": 1}', send, [])) is None
+
+
 def test_a_request_under_a_root_path_is_left_to_connexion():
     gate = gates(build_app(Settings(apis=["statusbadge"])))[0]
     scope = {"root_path": "/mock", "mockserver": {"operation": "statusbadge_status"}}
@@ -247,6 +259,16 @@ def test_a_request_under_a_root_path_is_left_to_connexion():
         sent.append(message)
 
     assert asyncio.run(gate.compiled.answer(scope, b"", send, [])) is None and not sent
+
+
+def test_a_subclass_of_a_known_layer_counts_as_that_layer():
+    gate = gates(build_app(Settings(apis=["statusbadge"])))[0]
+    routing = gate.app.middleware.middleware_stack[2]
+    routing.__class__ = type("OwnRouting", (type(routing),), {})
+    compiled = CompiledApi(
+        gate.app, name="x", gate_operations=gate.operations, validate_responses=False
+    )
+    assert "statusbadge_heartbeat" in compiled.operations and "*" not in compiled.skipped
 
 
 def test_the_reference_engine_alone_compiles_nothing():
