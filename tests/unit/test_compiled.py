@@ -383,8 +383,13 @@ def test_serve_takes_the_engine_flag_and_refuses_an_unknown_one(repo_root):
         cwd=repo_root,
     ) as served:
         try:
-            lines = [served.stdout.readline() for _ in range(3)]  # statusbadge, control, ready
-            url = next(line.split()[1] for line in lines if line.startswith("ready"))
+            url = None
+            for _ in range(100):  # the API and control lines, then "ready <url> ..."
+                line = served.stdout.readline()
+                if not line or line.startswith("ready"):
+                    url = line.split()[1] if line else None
+                    break
+            assert url, "serve printed no ready line"
             assert httpx.get(f"{url}/__mock/health", timeout=10).json()["engine"] == "connexion"
         finally:
             served.terminate()
