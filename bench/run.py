@@ -17,9 +17,11 @@ import sys
 import time
 from pathlib import Path
 
+import inprocess
 import loadgen
 import plugin_marker
 import report
+import shared_store
 import targets
 import tools
 from httpjson import request_json, request_raw
@@ -46,6 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-prism", action="store_true")
     parser.add_argument("--no-scale", action="store_true")
     parser.add_argument("--no-marker", action="store_true", help="skip the pytest marker row")
+    parser.add_argument("--no-redis", action="store_true", help="skip the --store redis row")
+    parser.add_argument("--no-inprocess", action="store_true", help="skip the in-process µs")
     parser.add_argument(
         "--wait-quiet", type=float, default=0, help="wait up to S seconds for an idle machine"
     )
@@ -174,6 +178,16 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
     except RuntimeError as error:
         document["notes"].append(f"mock not measured: {str(error)[:600]}")
         say(f"mock did not start: {str(error)[:600]}")
+    if mock_spec is not None and not args.no_redis:
+        try:
+            url = shared_store.start_redis(procs, log_dir)
+        except RuntimeError as error:
+            url = None
+            document["notes"].append(f"mock-redis not measured: {error}")
+        if url is None:
+            document["notes"].append("mock-redis not measured: redis-server is not installed")
+        else:
+            specs.insert(1, shared_store.mock_redis_spec(url))
     prism = None
     if not args.no_prism:
         if not args.prism_spec.exists():
@@ -440,6 +454,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_marker:
             say("pytest: a test with the api_settings marker vs a plain test")
             document["rows"] += plugin_marker.rows(tests=10 if args.quick else 40)
+        if not args.no_inprocess:
+            say("in process: µs per valid heartbeat on each engine (bench/inprocess.py)")
+            document["inprocess"] = inprocess.measure_all(
+                list(API_ORDER), 1000 if args.quick else 3000, 1 if args.quick else 3, "memory"
+            )
     except KeyboardInterrupt:
         interrupted = True
         document["notes"].append("interrupted: partial results")
@@ -473,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {note}")
     print()
     print(report.format_table(document["rows"]))
+    if document.get("inprocess"):
+        print()
+        print(inprocess.format_table(document["inprocess"]))
     path = report.write_results(args.results, document)
     print(f"\nwritten: {path.relative_to(REPO_DIR) if path.is_relative_to(REPO_DIR) else path}")
     return 130 if interrupted else 0

@@ -31,6 +31,7 @@ def _serve(args: argparse.Namespace) -> int:
             control=False if args.no_control else None,
             validate_responses=True if args.validate_responses else None,
             log_level=args.log_level,
+            engine=args.engine,
         )
         if settings.workers > 1 and settings.store == "memory":
             raise SettingsError(
@@ -205,6 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--scenario", metavar="FILE|NAME", help="start a scenario (YAML/JSON file or a named one)"
+    )
+    serve.add_argument(
+        "--engine",
+        default=None,
+        choices=["compiled", "connexion"],
+        help="compiled (default): a compiled path answers valid requests, connexion the rest; "
+        "connexion: the reference engine answers everything",
     )
     serve.add_argument("--state", metavar="FILE", help="restore this state snapshot at start-up")
     serve.add_argument(

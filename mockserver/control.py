@@ -117,6 +117,7 @@ class ControlHandlers(DriveHandlers):
             "version": __version__,
             "apis": list(self.ctx.apis),
             "store": self.ctx.store.kind,
+            "engine": self.ctx.settings.engine,
             "clock": await self.ctx.clock.describe(),
         }, 200
 

@@ -10,13 +10,15 @@ TOML layout::
     port = 8080
     apis = ["statusbadge", "sonoran"]     # default: every registered API
     store = "memory"                      # or "redis://127.0.0.1:6379/0"
+    engine = "compiled"                   # or "connexion" (the reference engine only)
 
     [apis.sonoran]                        # each API's own settings; see its Config class
     rate_limit_per_minute = 10
 
 Environment: `MOCKSERVER_HOST`, `MOCKSERVER_PORT`, `MOCKSERVER_APIS` (comma separated),
-`MOCKSERVER_STORE`, ... and `MOCKSERVER_<API>__<SETTING>` for an API's setting (the value is
-read as JSON when it parses, else as a string), e.g. `MOCKSERVER_SONORAN__RATE_LIMIT_PER_MINUTE=0`.
+`MOCKSERVER_STORE`, `MOCKSERVER_ENGINE`, ... and `MOCKSERVER_<API>__<SETTING>` for an API's
+setting (the value is read as JSON when it parses, else as a string), e.g.
+`MOCKSERVER_SONORAN__RATE_LIMIT_PER_MINUTE=0`.
 """
 
 from __future__ import annotations
@@ -30,13 +32,23 @@ from typing import Any
 
 from mockserver.core.config import check_types, closest, field_types, from_text
 
-__all__ = ["Settings", "SettingsError", "check_api_settings", "env_warnings", "load_settings"]
+__all__ = [
+    "ENGINES",
+    "Settings",
+    "SettingsError",
+    "check_api_settings",
+    "env_warnings",
+    "load_settings",
+]
 
 PREFIX = "MOCKSERVER_"
 
 
 class SettingsError(ValueError):
     """The configuration can't be used; the message says why in one line."""
+
+
+ENGINES = ("compiled", "connexion")
 
 
 @dataclass
@@ -53,9 +65,16 @@ class Settings:
     journal_cap: int = 2_000  # per API; a ring buffer (bench: 10 000 x 5 APIs cost ~35 MB)
     journal_body_cap: int = 4_096
     log_level: str = "warning"
+    # "compiled": the compiled path answers what it proves valid, connexion the rest;
+    # "connexion": connexion answers everything (DESIGN.md, "Two engines, one behaviour").
+    engine: str = "compiled"
     api_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     # api -> setting -> "file" | "environment" | "arguments": where load_settings found it
     api_sources: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise SettingsError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
 
     def for_api(self, name: str) -> dict[str, Any]:
         return dict(self.api_settings.get(name, {}))

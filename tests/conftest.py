@@ -3,8 +3,9 @@
 Every test gets a reset mock (state, journal, faults, clock), so tests never share state.
 Connexion's response validation is on: every answer a handler gives is checked against its spec.
 
-Every test that uses `live_server`, `http` or `make_server` runs once per store: `[memory]` and
-`[redis]` (a real redis-server this session starts on a free port; issue 10: the whole API
+Every test that uses `live_server`, `http` or `make_server` runs once per store and engine (see
+ENGINES below): `[memory-...]` and `[redis-...]` (a real redis-server this session starts on a
+free port; issue 10: the whole API
 suite passes on both stores). `--stores memory` runs only the first, e.g. without redis-server.
 
 Shared helpers for test modules: `advance(http, seconds)` (time moves only on the mock clock) and
@@ -74,19 +75,57 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=",".join(STORES),
         help="comma-separated stores to run the live-server tests on (default: memory,redis)",
     )
+    parser.addoption(
+        "--engines",
+        default=",".join(ENGINES),
+        help="comma-separated engines to run the live-server tests on (default: compiled,"
+        "connexion; Redis runs with the first only)",
+    )
+
+
+# Issue 16: the live-server tests also run per engine, the compiled path (`compiled`, the default)
+# and the reference engine alone (`connexion`): both on the memory store, and on Redis with the
+# first engine of `--engines` only (`[memory-compiled]`, `[memory-connexion]`, `[redis-compiled]`):
+# every API test on both stores and both engines would be too slow for CI on 2 cores, and
+# tests/e2e/test_engines_differential.py holds the two engines to identical answers.
+ENGINES = ("compiled", "connexion")
+
+
+def _option_list(metafunc: pytest.Metafunc, option: str, known: tuple[str, ...]) -> list[str]:
+    values = [v.strip() for v in metafunc.config.getoption(option).split(",") if v.strip()]
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise pytest.UsageError(f"{option}: unknown value {unknown[0]!r}; use {known}")
+    return values
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "store_kind" in metafunc.fixturenames:
-        stores = [s.strip() for s in metafunc.config.getoption("--stores").split(",") if s.strip()]
-        unknown = sorted(set(stores) - set(STORES))
-        if unknown:
-            raise pytest.UsageError(f"--stores: unknown store {unknown[0]!r}; use {STORES}")
-        metafunc.parametrize("store_kind", stores, indirect=True, scope="session")
+    names = metafunc.fixturenames
+    engines = _option_list(metafunc, "--engines", ENGINES)
+    if "store_kind" in names:
+        stores = _option_list(metafunc, "--stores", STORES)
+        if "engine" not in names:
+            metafunc.parametrize("store_kind", stores, indirect=True, scope="session")
+            return
+        pairs = [(s, e) for s in stores for e in (engines if s == "memory" else engines[:1])]
+        metafunc.parametrize(
+            ("store_kind", "engine"),
+            pairs,
+            indirect=True,
+            scope="session",
+            ids=[f"{s}-{e}" for s, e in pairs],
+        )
+    elif "engine" in names:
+        metafunc.parametrize("engine", engines, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
 def store_kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def engine(request) -> str:
     return request.param
 
 
@@ -158,8 +197,8 @@ test_settings.__test__ = False  # a helper, not a test
 
 
 @pytest.fixture(scope="session")
-def live_server(store_url):
-    with BackgroundServer(test_settings(store=store_url())) as server:
+def live_server(store_url, engine):
+    with BackgroundServer(test_settings(store=store_url(), engine=engine)) as server:
         yield server
 
 
@@ -172,13 +211,14 @@ def http(live_server):
 
 
 @pytest.fixture
-def make_server(store_url):
+def make_server(store_url, engine):
     """Start a dedicated live server with its own settings (closed after the test), on the
-    store under test unless `store=` is given."""
+    store and engine under test unless `store=` or `engine=` is given."""
     servers: list[BackgroundServer] = []
 
     def start(**overrides) -> BackgroundServer:
         overrides.setdefault("store", store_url())
+        overrides.setdefault("engine", engine)
         server = BackgroundServer(test_settings(**overrides)).start()
         servers.append(server)
         return server

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from mockserver.core.api import ErrorBody, MockApi
@@ -18,13 +19,14 @@ from mockserver.core.errors import FieldErrors, MockError
 from mockserver.faults import BODILESS, fault_mark
 from mockserver.http.apps import api_app
 from mockserver.http.body import read_body
+from mockserver.http.compiled import CompiledApi
 from mockserver.http.validation import parse_json_strict, request_headers
 from mockserver.journal import NOT_JSON, body_for_journal, new_entry
 from mockserver.settings import Settings
-from mockserver.spec.loader import operations, parsed_spec
+from mockserver.spec.loader import Operation, operations, parsed_spec
 from mockserver.store import StoreUnavailable
 
-__all__ = ["ApiGate", "PURGE_EVERY"]
+__all__ = ["ApiGate", "PURGE_EVERY", "RequestHeaders"]
 
 log = logging.getLogger("mockserver")
 
@@ -53,13 +55,34 @@ class ApiGate:
         self.cors = api.cors_headers()
         self._next_purge = 0.0
         self.cors_raw = [(k.lower().encode(), v.encode()) for k, v in (self.cors or {}).items()]
+        self._static, self._templated = _route_table(self.operations)
+        # The compiled path answers what it proves valid; connexion everything else.
+        self.compiled = (
+            CompiledApi(
+                self.app,
+                name=api.name,
+                gate_operations=self.operations,
+                validate_responses=settings.validate_responses,
+                gate_methods=frozenset({"OPTIONS"} if self.cors is not None else ()),
+            )
+            if settings.engine == "compiled"
+            else None
+        )
 
     def operation(self, method: str, path: str) -> tuple[str | None, dict]:
-        for op in self.operations:
-            if op.method == method:
-                params = op.match(path)
-                if params is not None:
-                    return op.operation_id, params
+        """The operation a request is for (in spec order, as a scan would find it): one dict
+        lookup for a path without parameters, a regex only for the templated ones."""
+        operation_id = self._static.get((method, path))
+        if operation_id is None and path.endswith("\n"):
+            # The template regexes end in `$`, which also matches before a final newline (as
+            # Starlette's router does): `/api/heartbeat%0A` names the heartbeat.
+            operation_id = self._static.get((method, path[:-1]))
+        if operation_id is not None:
+            return operation_id, {}
+        for op in self._templated.get(method, ()):
+            params = op.match(path)
+            if params is not None:
+                return op.operation_id, params
         return None, {}
 
     async def _respond(self, send, err: ErrorBody) -> tuple[int, bytes]:
@@ -241,6 +264,10 @@ class ApiGate:
         inner["headers"] = request_headers(
             headers, json_default=bool(raw) and self.api.body_without_content_type_is_json
         )
+        if self.compiled is not None:
+            answered = await self.compiled.answer(inner, raw, send, cors)
+            if answered is not None:
+                return answered
         await self.app(inner, replay, capture)
         return captured["status"], b"".join(captured["body"])
 
@@ -254,9 +281,7 @@ class ApiGate:
         )
         if state["operation"] and entry["valid"] and 200 <= status < 500:
             body = None if parsed is NOT_JSON else parsed
-            headers = {
-                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
-            }
+            headers = RequestHeaders(scope["headers"])
             entry["identity"] = self.api.identity(
                 state["operation"], {"path_params": path_params, "headers": headers, "body": body}
             )
@@ -276,6 +301,43 @@ def _parsed(raw: bytes) -> Any:
         return parse_json_strict(raw)
     except FieldErrors:
         return NOT_JSON
+
+
+class RequestHeaders(Mapping):
+    """A request's headers as {lower-case name: value} (the last of a repeated one), decoded only
+    if an API's `identity` reads them: most do not, and the journal entry has its own copy."""
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = raw
+        self._decoded: dict[str, str] | None = None
+
+    def _headers(self) -> dict[str, str]:
+        if self._decoded is None:
+            self._decoded = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self._raw}
+        return self._decoded
+
+    def __getitem__(self, name: str) -> str:
+        return self._headers()[name]
+
+    def __iter__(self):
+        return iter(self._headers())
+
+    def __len__(self) -> int:
+        return len(self._headers())
+
+
+def _route_table(ops: list[Operation]) -> tuple[dict, dict]:
+    """({(method, path): operationId} for templates without parameters that no earlier
+    templated operation also matches, {method: [the other operations, in spec order]})."""
+    static: dict[tuple[str, str], str] = {}
+    templated: dict[str, list[Operation]] = {}
+    for op in ops:
+        earlier = templated.get(op.method, [])
+        if "{" not in op.template and not any(o.match(op.template) for o in earlier):
+            static.setdefault((op.method, op.template), op.operation_id)
+        else:
+            templated.setdefault(op.method, []).append(op)
+    return static, templated
 
 
 class _HeldSend:
