@@ -254,10 +254,10 @@ def render_text(report: dict) -> str:
                 f"  invalid #{bad['id']} {bad['method']} {bad['path']} -> {bad['status']}: {why}"
             )
         for f in r.get("faults", []):
-            made = f" (scenario {f['scenario']['name']} step {f['scenario']['step']})"
+            step = f["scenario"]
+            made = f" (scenario {step['name']} step {step['step']})" if step else ""
             lines.append(
-                f"  fault {f['id']}{made if f['scenario'] else ''}: {f['requests']} requests, "
-                f"{f['first']} .. {f['last']}"
+                f"  fault {f['id']}{made}: {f['requests']} requests, {f['first']} .. {f['last']}"
             )
         for c in r["clients"]:
             iv = c["interval"]

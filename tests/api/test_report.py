@@ -130,3 +130,11 @@ def test_the_report_sees_every_entry_of_a_journal_longer_than_a_read(make_server
     assert (r["requests"], r["invalid"]) == (n + invalid, invalid)
     (only,) = r["clients"]
     assert only["heartbeats"] == n and only["interval"]["max"] == 0
+
+
+def test_the_text_report_names_a_fault_that_no_scenario_made(http):
+    http.post("/__mock/faults", json={"api": "statusbadge", "status": 503, "times": 1})
+    assert http.post("/api/heartbeat", json={"token": "x"}).status_code == 503
+    text = http.get("/__mock/report", params={"format": "text"})
+    assert text.status_code == 200, text.text
+    assert "fault " in text.text and "1 requests" in text.text

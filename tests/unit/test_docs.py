@@ -510,7 +510,7 @@ def test_the_build_opens_no_connection(tmp_path, monkeypatch):
 def test_the_readme_shows_a_desktop_and_a_phone_screenshot(repo_root):
     readme = (Path(repo_root) / "README.md").read_text(encoding="utf-8")
     shots = re.findall(r'<img src="(docs/screenshots/[^"]+\.png)"', readme)
-    assert {Path(s).stem for s in shots} == {"docs-desktop", "docs-phone"}
+    assert {"docs-desktop", "docs-phone"} <= {Path(s).stem for s in shots}
     for shot in shots:
         assert (Path(repo_root) / shot).stat().st_size > 10_000, shot
 
