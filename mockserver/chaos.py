@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from mockserver.core.clock import parse_iso
+from mockserver.core.clock import LAST_INSTANT, parse_iso
 from mockserver.core.errors import FieldError
 
 __all__ = [
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 MAX_DELAY_MS = 60_000  # as delay_ms: a fault never holds a connection longer than a minute
-_MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z, the last instant ISO-8601 years can name
+_MAX_EPOCH = LAST_INSTANT  # 9999-12-31T23:59:59Z, the last instant ISO-8601 years can name
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import jsonschema_rs
 
 from mockserver import __version__
-from mockserver.core.clock import EARLIEST, END, Clock, iso_utc, parse_iso
+from mockserver.core.clock import EARLIEST, END, LAST_INSTANT, Clock, iso_utc, parse_iso
 from mockserver.store import Store, open_store
 
 __all__ = ["FORMAT", "SnapshotError", "Snapshots", "TIME", "read_file", "record", "StateFiles"]
@@ -42,7 +42,7 @@ FORMAT = 1
 MOCK = "heartbeat-mockserver"
 # Kept apart from a snapshot: fault rules live in each API's `faults` namespace (faults.py).
 EXCLUDED = frozenset({"faults"})
-LATEST = 253402300799.0  # 9999-12-31T23:59:59Z: the last instant iso_utc shows
+LATEST = LAST_INSTANT  # 9999-12-31T23:59:59Z: the last instant iso_utc shows
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}")
 _TOP = ("format", "mock", "version", "clock", "apis")
 

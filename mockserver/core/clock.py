@@ -52,9 +52,15 @@ def from_epoch(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
+# 9999-12-31T23:59:59Z: the last whole second an ISO-8601 date-time can show.
+LAST_INSTANT = 253402300799.0
+
+
 def iso_utc(ts: float, *, micros: bool = False) -> str:
-    """ISO-8601 UTC with a `Z`, whole seconds unless `micros` (Lucit shows 6 digits)."""
-    dt = from_epoch(ts)
+    """ISO-8601 UTC with a `Z`, whole seconds unless `micros` (Lucit shows 6 digits). An instant
+    past the last one a date-time can show (a retention or TTL counted from a clock near the
+    end) is shown as that last second, never as an error."""
+    dt = from_epoch(min(ts, LAST_INSTANT))
     if micros:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from mockserver.core.clock import iso_utc as _iso_utc
+from mockserver.core.clock import LAST_INSTANT, iso_utc
 from mockserver.core.config import ANY
 
 __all__ = [
@@ -36,14 +36,6 @@ __all__ = [
     "arm",
     "take",
 ]
-
-# The last whole second datetime can show: an instant past it (a retention counted from a clock
-# set near the end of year 9999) is shown as that second, never as an error.
-LAST_INSTANT = 253402300799.0
-
-
-def iso_utc(ts: float) -> str:
-    return _iso_utc(min(ts, LAST_INSTANT))
 
 
 class Access(enum.Enum):

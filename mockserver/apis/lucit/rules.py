@@ -29,6 +29,8 @@ import math
 import re
 from typing import Protocol
 
+from mockserver.core.clock import LAST_INSTANT
+
 __all__ = [
     "PENDING",
     "SENT",
@@ -50,7 +52,7 @@ __all__ = [
 PENDING, SENT, ACKNOWLEDGED = 0, 1, 2  # 003: 0 = Pending, 1 = Sent, 2 = Acknowledged
 
 # The range a timestamp can be shown in 003's format (four-digit years, not before the epoch).
-LATEST = 253402300799  # 9999-12-31T23:59:59Z
+LATEST = int(LAST_INSTANT)  # 9999-12-31T23:59:59Z
 
 _KEY_HEX = 20  # of the 32 hex digits of an instruction id; the other 12 are random
 _INSTRUCTION_ID = re.compile(

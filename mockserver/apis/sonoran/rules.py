@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from mockserver.core.clock import iso_utc as _iso_utc
+from mockserver.core.clock import LAST_INSTANT, iso_utc
 from mockserver.core.config import ANY
 
 __all__ = [
@@ -34,15 +34,6 @@ __all__ = [
     "beat",
     "answer",
 ]
-
-# The last whole second datetime can show: an instant past it (a retention counted from a clock
-# set near the end of year 9999) is shown as that second, never as an error.
-LAST_INSTANT = 253402300799.0
-
-
-def iso_utc(ts: float) -> str:
-    return _iso_utc(min(ts, LAST_INSTANT))
-
 
 WINDOW_SECONDS = 60.0  # 000: "10 requests per minute"
 # RFC 6750 b64token: what a well-formed `Authorization: Bearer <token>` carries.

@@ -28,7 +28,6 @@ CORS = {
     "Access-Control-Allow-Headers": "Content-Type",
 }
 SVG = {"Content-Type": "image/svg+xml"}
-LATEST = 253402300799  # 9999-12-31T23:59:59Z, the last instant an ISO-8601 date-time shows
 
 
 def badge_svg(label: str, message: str, color: str) -> str:
@@ -109,7 +108,7 @@ class StatusbadgeApi(MockApi):
             "lastHeartbeat": iso_utc(rec["timestamp"]),
             "heartbeatIntervalSec": rec["heartbeatIntervalSec"],
             "staleTimeoutMs": seen.stale_ms,
-            "expiresAt": iso_utc(min(rec["expires_at"], LATEST)),  # a clock near the end
+            "expiresAt": iso_utc(rec["expires_at"]),  # shown as 9999-12-31T23:59:59Z at most
             "data": rec["data"],
         }
 
