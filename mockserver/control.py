@@ -100,6 +100,7 @@ class ControlHandlers(DriveHandlers):
         # moves; build_app binds the runner to the whole app, which steps call in process.
         self.scenarios = Scenarios(ctx.store, ctx.faults, ctx.settings.control_token)
         ctx.faults.before_take = self.scenarios.fire_due
+        self.events = ctx.faults.events  # what changed the meaning of a timeline (events.py)
 
     def _api(self, name: str | None) -> str | None:
         if name is not None and name not in self.ctx.apis:
@@ -124,10 +125,14 @@ class ControlHandlers(DriveHandlers):
     async def control_reset(self, api: str | None = None):
         """Forget state, journal, faults and rate windows: of one API, or all and the clock."""
         name = self._api(api)
+        before = await self.ctx.clock.now()
         if name:
             await self.ctx.apis[name].reset()  # every namespace under its name: journal, faults
+            await self.events.record("reset", await self.ctx.clock.now(), api=name)
         else:
-            await self.ctx.store.clear()
+            await self.ctx.store.clear()  # events too: the journal they explain is gone
+            now = await self.ctx.clock.now()
+            await self.events.record("clock.reset", now, to=now, seconds=now - before)
         return {
             "reset": [name] if name else list(self.ctx.apis),
             "clock": await self.ctx.clock.describe(),
@@ -136,23 +141,30 @@ class ControlHandlers(DriveHandlers):
     async def control_clock(self):
         return await self.ctx.clock.describe(), 200
 
+    async def _clock_moved(self, kind: str, before: float, **details) -> dict:
+        """Record the move (a jump from `before` to now) and fire the steps due by now."""
+        now = await self.ctx.clock.now()
+        await self.events.record(kind, before, to=now, seconds=now - before, **details)
+        await self.scenarios.fire_due(now)
+        return await self.ctx.clock.describe()
+
     async def control_clock_advance(self, body: dict):
+        before = await self.ctx.clock.now()
         try:
             await self.ctx.clock.advance(float(body["seconds"]))
         except ClockRangeError as exc:
             raise _clock_range(exc, "seconds", body["seconds"]) from None
-        await self.scenarios.fire_due(await self.ctx.clock.now())
-        return await self.ctx.clock.describe(), 200
+        return await self._clock_moved("clock.advance", before), 200
 
     async def control_clock_freeze(self):
+        before = await self.ctx.clock.now()
         await self.ctx.clock.freeze()
-        await self.scenarios.fire_due(await self.ctx.clock.now())
-        return await self.ctx.clock.describe(), 200
+        return await self._clock_moved("clock.freeze", before), 200
 
     async def control_clock_unfreeze(self):
+        before = await self.ctx.clock.now()
         await self.ctx.clock.unfreeze()
-        await self.scenarios.fire_due(await self.ctx.clock.now())
-        return await self.ctx.clock.describe(), 200
+        return await self._clock_moved("clock.unfreeze", before), 200
 
     async def control_clock_set(self, body: dict):
         try:
@@ -164,12 +176,13 @@ class ControlHandlers(DriveHandlers):
                 "now must be an ISO-8601 timestamp",
                 fields=[FieldError("now", "format", "not an ISO-8601 timestamp", body["now"])],
             ) from None
+        before = await self.ctx.clock.now()
         try:
             await self.ctx.clock.set(epoch, frozen=body.get("frozen"))
         except ClockRangeError as exc:
             raise _clock_range(exc, "now", body["now"]) from None
-        await self.scenarios.fire_due(await self.ctx.clock.now())
-        return await self.ctx.clock.describe(), 200
+        moved = await self._clock_moved("clock.set", before, frozen=body.get("frozen"))
+        return moved, 200
 
     async def control_requests(
         self,
@@ -222,6 +235,7 @@ class ControlHandlers(DriveHandlers):
         now = await self.ctx.clock.now()
         report = builder.build(now)
         report["scenarios"] = _scenario_timeline(await self.scenarios.list())
+        report["events"] = await self.events.list(name)
         if format == "text":
             return render_text(report), 200, {"Content-Type": "text/plain"}
         if format == "html":
@@ -263,11 +277,11 @@ class ControlHandlers(DriveHandlers):
         return {"faults": await self.ctx.faults.list(self._api(api))}, 200
 
     async def control_faults_clear(self):
-        await self.ctx.faults.clear()
+        await self.ctx.faults.clear(now=await self.ctx.clock.now())
         return None, 204
 
     async def control_fault_delete(self, fault_id: str):
-        if not await self.ctx.faults.delete(fault_id):
+        if not await self.ctx.faults.delete(fault_id, await self.ctx.clock.now()):
             raise MockError(404, "not_found", f"no fault {fault_id!r}")
         return None, 204
 
@@ -287,9 +301,11 @@ class ControlHandlers(DriveHandlers):
             )
         if await self.ctx.store.count("_scenarios") >= MAX_SCENARIOS:
             raise MockError(409, "conflict", f"{MAX_SCENARIOS} scenarios run already; stop some")
-        run = await self.scenarios.start(spec, await self.ctx.clock.now())
+        now = await self.ctx.clock.now()
+        run = await self.scenarios.start(spec, now)
         if run is None:
             raise MockError(409, "conflict", f"scenario {spec['name']!r} runs already; stop it")
+        await self.events.record("scenario.started", now, name=spec["name"])
         return run, 201
 
     @staticmethod
@@ -327,10 +343,18 @@ class ControlHandlers(DriveHandlers):
         return {"scenarios": await self.scenarios.list(), "named": library_names()}, 200
 
     async def control_scenarios_clear(self):
+        names = [run["name"] for run in await self.scenarios.list()]
         await self.scenarios.stop()
+        now = await self.ctx.clock.now()
+        for name in names:
+            await self.events.record("scenario.stopped", now, name=name)
         return None, 204
 
     async def control_scenario_delete(self, name: str):
         if not await self.scenarios.stop(name):
             raise MockError(404, "not_found", f"no scenario {name!r}")
+        await self.events.record("scenario.stopped", await self.ctx.clock.now(), name=name)
         return None, 204
+
+    async def control_events(self, api: str | None = None):
+        return {"events": await self.events.list(self._api(api))}, 200

@@ -14,6 +14,7 @@ from typing import Any
 from mockserver.chaos import check_chaos, delay_for, fires, in_window, matches, window
 from mockserver.core.clock import iso_utc
 from mockserver.core.errors import FieldError
+from mockserver.events import Events, fault_summary
 from mockserver.store import Store
 
 __all__ = ["BODILESS", "Faults", "check_rule", "fault_mark"]
@@ -108,6 +109,8 @@ class Faults:
     def __init__(self, store: Store, apis: list[str]) -> None:
         self._store = store
         self.apis = apis
+        # Each rule's life (added, removed, its `times` used up) for the timelines.
+        self.events = Events(store, apis)
         # Called with the mock time before a request's rules are taken (scenario steps).
         self.before_take: Callable[[float], Awaitable[None]] | None = None
 
@@ -136,6 +139,7 @@ class Faults:
         }
         fault.update(self._chaos(spec, seq, now))
         await self._store.put(self._ns(fault["api"]), fault["id"], fault)
+        await self.events.record("fault.added", now, api=fault["api"], fault=fault_summary(fault))
         return fault
 
     @staticmethod
@@ -176,16 +180,20 @@ class Faults:
 
         await self._store.update(self._ns(api), fault_id, mark)
 
-    async def delete(self, fault_id: str) -> bool:
+    async def delete(self, fault_id: str, now: float | None = None) -> bool:
+        """Remove a rule; with `now`, the timelines see its window end there."""
         for name in self.apis:
             if await self._store.delete(self._ns(name), fault_id):
+                if now is not None:
+                    await self.events.record("fault.removed", now, api=name, fault={"id": fault_id})
                 return True
         return False
 
-    async def clear(self, api: str | None = None) -> None:
+    async def clear(self, api: str | None = None, now: float | None = None) -> None:
         for name in [api] if api else self.apis:
             for key, _ in await self._store.scan(self._ns(name)):
-                await self._store.delete(self._ns(name), key)
+                if await self._store.delete(self._ns(name), key) and now is not None:
+                    await self.events.record("fault.removed", now, api=name, fault={"id": key})
 
     async def take(
         self,
@@ -216,6 +224,9 @@ class Faults:
                 continue
             taken = await self._store.update(self._ns(api), key, _consume)
             if taken is not None:
+                if taken["remaining"] == 1 and now is not None:  # its last use: the rule is gone
+                    summary = {"id": taken["id"], "reason": "times"}
+                    await self.events.record("fault.expired", now, api=api, fault=summary)
                 return taken
         return None
 

@@ -5,7 +5,11 @@ offline from disk. Per API the counts, the invalid requests with their violation
 client a timeline on the mock clock's axis: each heartbeat a mark coloured by the status it got
 (every mark is a journal entry; a faulted one is hollow), the documented interval as guide
 ticks, and each silence past the stale timeout or TTL shaded with what it caused, in the API
-document's own words. Past `MAX_CLIENTS` clients per API, the rest are summarised in a line.
+document's own words. The control events (mockserver.events) are drawn on the same axis: a
+clock jump as a hatched break labelled with the jump ("clock +250 s": the axis stays the mock
+clock, so the time skipped is a stretch no heartbeat can fall in), each fault rule's active
+window as a band labelled with what it did. Past `MAX_CLIENTS` clients per API, the rest are
+summarised in a line.
 """
 
 from __future__ import annotations
@@ -20,18 +24,24 @@ MAX_CLIENTS = 200  # timelines drawn per API; the rest are counted
 MAX_INVALID = 50  # invalid requests listed per API
 WIDTH, ROW = 720, 22  # a timeline's size in SVG units
 MAX_GUIDES = 120  # interval ticks per timeline; denser than this they are left out
+MAX_EVENTS = 100  # jumps and fault windows drawn per API (the newest); the JSON has them all
+EVENT_ROW = 34  # the height of an API's event strip
+JUMPS = ("clock.advance", "clock.set", "clock.reset")
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5rem;color:#1b1b1b;background:#fff}
 h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;padding:2px 8px;
 text-align:left;vertical-align:top}th{background:#f3f3f3}code{font-size:12px}
-.client{display:grid;grid-template-columns:minmax(12rem,18rem) 1fr;gap:.2rem 1rem;
+.client,.eventrow{display:grid;grid-template-columns:minmax(12rem,18rem) 1fr;gap:.2rem 1rem;
 margin:.35rem 0;align-items:start}.who{font-family:monospace;font-size:12px;word-break:break-all}
 .findings{margin:.1rem 0 0 1rem;padding:0;font-size:12px}.ok{color:#2e7d32}.bad{color:#c62828}
 svg.timeline{width:100%;max-width:720px;height:auto;background:#fafafa;border:1px solid #e3e3e3}
 .s2xx{fill:#2e7d32}.s429{fill:#ef6c00}.s4xx{fill:#c62828}.s5xx{fill:#6a1b9a}.s3xx{fill:#1565c0}
-.mark.fault{fill:#fff;stroke:#555;stroke-width:1}.gap.stale{fill:#ffe082}.gap.ttl{fill:#ef9a9a}
+.mark.fault{stroke:#000;stroke-width:1.2;stroke-dasharray:2 1}
+.jump{fill:url(#hatch);stroke:#455a64;stroke-width:.6}.jump.back{stroke:#b71c1c;stroke-width:2}
+.fault-window{fill:#ce93d8;fill-opacity:.35}.events text{font-size:10px;fill:#37474f}
+.gap.stale{fill:#ffe082}.gap.ttl{fill:#ef9a9a}
 .guide{stroke:#9e9e9e;stroke-width:.6}.axis{font-size:12px;color:#555}
 .legend span{display:inline-block;margin-right:1rem}.sw{display:inline-block;width:.8rem;
 height:.8rem;vertical-align:middle;margin-right:.3rem;border:1px solid #999}
@@ -48,11 +58,113 @@ def _x(epoch: float, t0: float, span: float) -> float:
     return round((epoch - t0) / span * WIDTH, 2)
 
 
-def _timeline_svg(client: dict, t0: float, now: float) -> str:
+HATCH = (  # once per document: the fill of every clock break
+    '<svg width="0" height="0" style="position:absolute" aria-hidden="true">'
+    '<defs><pattern id="hatch" width="4" height="4" patternUnits="userSpaceOnUse" '
+    'patternTransform="rotate(45)"><rect width="4" height="4" fill="#eceff1"/>'
+    '<line x1="0" y1="0" x2="0" y2="4" stroke="#90a4ae" stroke-width="1.5"/></pattern></defs></svg>'
+)
+
+
+def _signed(seconds: float) -> str:
+    text = f"{abs(seconds):.0f}" if abs(seconds) >= 10 else f"{abs(seconds):.3g}"
+    return ("+" if seconds >= 0 else "-") + text + " s"
+
+
+def _fault_label(fault: dict) -> str:
+    """What a rule did, as its band says it: `fault-1: 503 on x_heartbeat`, `drop`, `delay`."""
+    did = []
+    if fault.get("status"):
+        did.append(str(fault["status"]))
+    if fault.get("drop"):
+        did.append("drop")
+    if fault.get("delay_ms") or fault.get("delay"):
+        did.append(f"delay {fault['delay_ms']} ms" if fault.get("delay_ms") else "delay")
+    where = f" on {fault['operation']}" if fault.get("operation") else ""
+    return f"{fault['id']}: {' + '.join(did) or 'fault'}{where}"
+
+
+def timeline_events(events: list[dict], now: float) -> dict[str, list[dict]]:
+    """The events of one API (and the mock's) as what a timeline draws: `jumps` (each clock
+    move with its label) and `faults` (each rule's active window, from its start or creation
+    to the first of: its window's end, its removal, its last use, now)."""
+    jumps, faults, ended = [], {}, {}
+    for e in events:
+        kind = e["kind"]
+        if kind in JUMPS and abs(e.get("seconds") or 0) >= 0.5:
+            label = f"clock {_signed(e['seconds'])}" + (" (reset)" if kind == "clock.reset" else "")
+            jumps.append({"from": e["epoch"], "to": e["to"], "label": label, "id": e["id"]})
+        elif kind == "fault.added":
+            faults[e["fault"]["id"]] = e
+        elif kind in ("fault.removed", "fault.expired"):
+            ended.setdefault(e["fault"]["id"], e["epoch"])
+    windows = []
+    for fault_id, added in faults.items():
+        rule, bounds = added["fault"], added["fault"].get("window") or {}
+        start = max(added["epoch"], bounds.get("start") or added["epoch"])
+        end = min(x for x in (bounds.get("end"), ended.get(fault_id), now) if x is not None)
+        if end >= start:
+            windows.append({"from": start, "to": end, "label": _fault_label(rule), "id": fault_id})
+    return {"jumps": jumps[-MAX_EVENTS:], "faults": windows[-MAX_EVENTS:]}
+
+
+def _clipped(item: dict, t0: float, now: float, span: float) -> tuple[float, float] | None:
+    lo, hi = sorted((item["from"], item["to"]))
+    if hi < t0 or lo > now:
+        return None
+    return _x(max(lo, t0), t0, span), _x(min(hi, now), t0, span)
+
+
+def _event_shapes(drawn: dict, t0: float, now: float, height: float, labels: bool) -> list[str]:
+    """Fault bands and clock breaks over a timeline; with `labels`, each with its text."""
+    span, parts = max(now - t0, 1.0), []
+    for band in drawn["faults"]:
+        xs = _clipped(band, t0, now, span)
+        if xs is None:
+            continue
+        label = escape(band["label"])
+        parts.append(
+            f'<rect class="fault-window" data-fault="{escape(band["id"])}" data-label="{label}" '
+            f'x="{xs[0]}" y="0" width="{max(xs[1] - xs[0], 1)}" height="{height}">'
+            f"<title>{label}: {escape(iso_utc(band['from']))} to "
+            f"{escape(iso_utc(band['to']))}</title></rect>"
+        )
+        if labels:
+            parts.append(f'<text x="{xs[0] + 2}" y="{height - 4}">{label}</text>')
+    for jump in drawn["jumps"]:
+        xs = _clipped(jump, t0, now, span)
+        if xs is None:
+            continue
+        back = " back" if jump["to"] < jump["from"] else ""
+        x0, width = (xs[0], max(xs[1] - xs[0], 2)) if not back else (_x(jump["from"], t0, span), 2)
+        label = escape(jump["label"])
+        parts.append(
+            f'<rect class="jump{back}" data-label="{label}" x="{x0}" y="0" width="{width}" '
+            f'height="{height}"><title>{label}: {escape(iso_utc(jump["from"]))} to '
+            f"{escape(iso_utc(jump['to']))}</title></rect>"
+        )
+        if labels:
+            parts.append(f'<text x="{x0 + 2}" y="11">{label}</text>')
+    return parts
+
+
+def _events_row(drawn: dict, t0: float, now: float) -> str:
+    if not drawn["jumps"] and not drawn["faults"]:
+        return ""
+    shapes = "".join(_event_shapes(drawn, t0, now, EVENT_ROW, labels=True))
+    return (
+        '<div class="eventrow"><div class="axis">clock jumps and fault windows</div>'
+        f'<svg class="timeline events" viewBox="0 0 {WIDTH + 4} {EVENT_ROW}" role="img" '
+        f'aria-label="clock jumps and fault windows">{shapes}</svg></div>'
+    )
+
+
+def _timeline_svg(client: dict, t0: float, now: float, drawn: dict) -> str:
     span = max(now - t0, 1.0)
     parts = [
         f'<svg class="timeline" viewBox="0 0 {WIDTH + 4} {ROW}" role="img" '
-        f'aria-label="heartbeats of {escape(client["identity"])}">'
+        f'aria-label="heartbeats of {escape(client["identity"])}">',
+        *_event_shapes(drawn, t0, now, ROW, labels=False),
     ]
     for gap in client["timeline"]["gaps"]:
         x0, x1 = _x(gap["from"], t0, span), _x(gap["to"], t0, span)
@@ -84,7 +196,7 @@ def _timeline_svg(client: dict, t0: float, now: float) -> str:
     return "".join(parts)
 
 
-def _client_row(api: str, client: dict, t0: float, now: float) -> str:
+def _client_row(api: str, client: dict, t0: float, now: float, drawn: dict) -> str:
     doc = client["documented"]
     facts = [f"{client['heartbeats']} heartbeat{'s' if client['heartbeats'] != 1 else ''}"]
     for key, label in (("interval", "interval"), ("stale", "stale timeout"), ("ttl", "TTL")):
@@ -100,7 +212,7 @@ def _client_row(api: str, client: dict, t0: float, now: float) -> str:
         f'<div><div class="who">{escape(client["identity"])}</div>'
         f'<div class="axis">{escape(", ".join(facts))}</div>'
         f'<ul class="findings">{findings}</ul></div>'
-        f"{_timeline_svg(client, t0, now)}</div>"
+        f"{_timeline_svg(client, t0, now, drawn)}</div>"
     )
 
 
@@ -126,12 +238,14 @@ def _invalid_table(r: dict) -> str:
     )
 
 
-def _clients(name: str, clients: list[dict], now: float) -> str:
+def _clients(name: str, clients: list[dict], now: float, events: list[dict]) -> str:
     if not clients:
         return "<p>No heartbeats from an identified client.</p>"
     drawn = sorted(clients, key=lambda c: (not c["findings"], c["identity"]))[:MAX_CLIENTS]
     t0 = min(m["epoch"] for c in drawn for m in c["timeline"]["marks"])
-    rows = [_client_row(name, c, t0, now) for c in drawn]
+    shown = timeline_events(events, now)
+    rows = [_events_row(shown, t0, now)]
+    rows += [_client_row(name, c, t0, now, shown) for c in drawn]
     axis = (
         f'<p class="axis">mock clock: {escape(iso_utc(t0))} (left) to {escape(iso_utc(now))} '
         f"(right, now); {len(clients)} client{'s' if len(clients) != 1 else ''}</p>"
@@ -148,13 +262,14 @@ def _clients(name: str, clients: list[dict], now: float) -> str:
     return axis + "".join(rows) + summary
 
 
-def _api_section(name: str, r: dict, now: float) -> str:
+def _api_section(name: str, r: dict, now: float, events: list[dict]) -> str:
     statuses = ", ".join(f"{s}: {n}" for s, n in sorted(r["statuses"].items())) or "none"
     return (
         f'<section class="api" id="api-{escape(name)}"><h2>{escape(name)}</h2>'
         f"<p>{r['requests']} requests: {r['valid']} valid, {r['invalid']} invalid, "
         f"{r['faulted']} faulted; statuses {escape(statuses)}</p>"
-        f"{_invalid_table(r)}<h3>Heartbeat timelines</h3>{_clients(name, r['clients'], now)}"
+        f"{_invalid_table(r)}<h3>Heartbeat timelines</h3>"
+        f"{_clients(name, r['clients'], now, events)}"
         "</section>"
     )
 
@@ -162,7 +277,9 @@ def _api_section(name: str, r: dict, now: float) -> str:
 LEGEND = (
     '<p class="legend"><span><i class="sw s2xx"></i>2xx</span><span><i class="sw s429"></i>429'
     '</span><span><i class="sw s4xx"></i>other 4xx</span><span><i class="sw s5xx"></i>5xx</span>'
-    '<span><i class="sw" style="background:#fff"></i>faulted (hollow)</span>'
+    '<span><i class="sw" style="border:1.5px dashed #000"></i>faulted (dashed outline)</span>'
+    '<span><i class="sw" style="background:#e1bee7"></i>a fault rule active</span>'
+    '<span><i class="sw" style="background:#cfd8dc"></i>clock jump (time skipped)</span>'
     '<span><i class="sw" style="background:#ffe082"></i>silent past the stale timeout'
     '</span><span><i class="sw" style="background:#ef9a9a"></i>silent past the TTL</span>'
     "<span>ticks: the documented interval from the first heartbeat</span></p>"
@@ -176,12 +293,17 @@ def render_html(report: dict, now: float) -> str:
         f"<td>{r['invalid']}</td><td>{r['faulted']}</td><td>{len(r['clients'])}</td></tr>"
         for n, r in report["apis"].items()
     )
-    sections = "".join(_api_section(n, r, now) for n, r in report["apis"].items() if r["requests"])
+    events = report.get("events") or []
+    sections = "".join(
+        _api_section(n, r, now, [e for e in events if e.get("api") in (None, n)])
+        for n, r in report["apis"].items()
+        if r["requests"]
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         "<title>heartbeat-mockserver report</title>"
-        f"<style>{CSS}</style></head><body><h1>heartbeat-mockserver report</h1>"
+        f"<style>{CSS}</style></head><body>{HATCH}<h1>heartbeat-mockserver report</h1>"
         f'<p class="axis">at {escape(report["generated_at"])} on the mock clock</p>'
         "<table><tr><th>API</th><th>requests</th><th>invalid</th><th>faulted</th>"
         f"<th>clients</th></tr>{totals}</table>{LEGEND}"
