@@ -279,7 +279,7 @@ class ApiGate:
         entry["response"]["body"] = body_for_journal(
             resp_body, settings.journal_body_cap, self.ctx.journal.redactor
         )
-        if state["operation"] and entry["valid"] and 200 <= status < 500:
+        if state["operation"] and entry["valid"] and status >= 200:
             body = None if parsed is NOT_JSON else parsed
             headers = RequestHeaders(scope["headers"])
             entry["identity"] = self.api.identity(
