@@ -38,11 +38,13 @@ def _findings(
         limit, window = policy.rate_limit
         peak = _max_in_window(times, window)
         limited = sum(1 for s in statuses if s == 429)
-        if peak > limit or limited:
+        if limited:
             out.append(
                 f"{peak} requests in {_fmt(window)} (limit {limit}): rate-limited "
                 f"{'once' if limited == 1 else f'{limited} times'}"
             )
+        elif peak > limit:  # e.g. a limit raised at run time: over the documented one, no 429
+            out.append(f"{peak} requests in {_fmt(window)}, over the documented limit of {limit}")
     out.extend(_lapse_findings(policy, gaps))
     if policy.interval and gaps:
         timeout = min((limit for limit, _, _ in _timeouts(policy)), default=None)
@@ -96,7 +98,9 @@ def _lapse_findings(policy: CadencePolicy, gaps: list[float]) -> list[str]:
 def gaps_over_timeouts(policy: CadencePolicy, times: list[float], now: float) -> list[dict]:
     """The stretches of silence (between beats, and from the last beat to now) longer than a
     timeout, each with the part past the timeout and what it caused, for the timeline."""
-    out = []
+    out: list[dict] = []
+    if not times:
+        return out
     for start, end in zip(times, [*times[1:], now], strict=True):
         for limit, name, effect in _timeouts(policy):
             if end - start > limit:
@@ -117,6 +121,8 @@ class _ApiTally:
         self.newest: dict[str, dict] = {}
         self.marks: dict[str, list[dict]] = defaultdict(list)  # faulted heartbeats too
         self.faults: dict[str, dict] = {}  # fault id -> requests it applied to, first and last
+        # Clients whose heartbeats were faulted: the first time, the newest entry, how many.
+        self.faulted_beats: dict[str, dict] = {}
 
 
 class ReportBuilder:
@@ -151,10 +157,15 @@ class ReportBuilder:
             mark = {"id": e["id"], "epoch": e["epoch"], "at": e["at"], "status": e["status"]}
             tally.marks[identity].append({**mark, "fault": bool(e.get("fault"))})
         if not e.get("fault"):
-            tally.beats[identity].append(
-                {"epoch": e["epoch"], "at": e["at"], "status": e["status"]}
-            )
+            beat = {"epoch": e["epoch"], "at": e["at"], "status": e["status"]}
+            stop = _told_to_stop(api, e)
+            if stop:
+                beat["stop"] = stop
+            tally.beats[identity].append(beat)
             tally.newest[identity] = e
+        else:
+            seen = tally.faulted_beats.setdefault(identity, {"first": e["at"], "n": 0})
+            seen.update(newest=e, n=seen["n"] + 1)
 
     def build(self, now: float) -> dict:
         report: dict = {"generated_at": iso_utc(now), "apis": {}}
@@ -168,8 +179,8 @@ class ReportBuilder:
                 "statuses": dict(tally.statuses),
                 "invalid_requests": tally.invalid,
                 "clients": [
-                    self._client(api, tally, identity, beats, now)
-                    for identity, beats in sorted(tally.beats.items())
+                    self._client(api, tally, identity, tally.beats.get(identity, []), now)
+                    for identity in sorted(set(tally.beats) | set(tally.faulted_beats))
                 ],
             }
             if tally.faults:  # present only when a fault applied
@@ -177,9 +188,17 @@ class ReportBuilder:
         return report
 
     def _client(self, api: MockApi, tally: _ApiTally, identity: str, beats, now) -> dict:
-        beats = beats[:-1] + [tally.newest[identity]]
-        policy = api.cadence(identity, beats) or CadencePolicy(interval=None)
-        client = _cadence(policy, identity, beats, now)
+        """A client's cadence; one whose every heartbeat was faulted has none to measure, but
+        its row (the faulted marks) all the same."""
+        if beats:
+            beats = beats[:-1] + [{**tally.newest[identity], **beats[-1]}]
+            policy = api.cadence(identity, beats) or CadencePolicy(interval=None)
+            client = _cadence(policy, identity, beats, now)
+        else:
+            faulted = tally.faulted_beats[identity]
+            policy = api.cadence(identity, [faulted["newest"]]) or CadencePolicy(interval=None)
+            client = _cadence(policy, identity, [], now)
+            client.update(first=faulted["first"], last=faulted["newest"]["at"])
         if self.timelines:
             times = [b["epoch"] for b in beats]
             client["timeline"] = {
@@ -188,6 +207,29 @@ class ReportBuilder:
                 "effects": {"ttl": policy.ttl_effect, "stale": policy.stale_effect},
             }
         return client
+
+
+def _told_to_stop(api: MockApi, e: dict) -> str | None:
+    """The answer in words when it was one after which the API's document says the client
+    stops heartbeating (the API's `stop_answers`)."""
+    body = (e.get("response") or {}).get("body")
+    for answer in api.stop_answers:
+        told = answer.told(e["status"], body)
+        if told:
+            return told
+    return None
+
+
+def _kept_beating(beats: list[dict]) -> list[str]:
+    """Heartbeats after the first answer that told the client to stop (issue 17)."""
+    first = next((i for i, b in enumerate(beats) if b.get("stop")), None)
+    if first is None or first == len(beats) - 1:
+        return []
+    stop, more = beats[first], len(beats) - 1 - first
+    return [
+        f"kept heartbeating after the API told it to stop: {more} more "
+        f"heartbeat{'' if more == 1 else 's'} after {stop['stop']} at {stop['at']}"
+    ]
 
 
 def _tally_fault(faults: dict[str, dict], e: dict) -> None:
@@ -213,8 +255,8 @@ def _cadence(policy: CadencePolicy, identity: str, beats: list[dict], now: float
     return {
         "identity": identity,
         "heartbeats": len(beats),
-        "first": beats[0]["at"],
-        "last": beats[-1]["at"],
+        "first": beats[0]["at"] if beats else None,
+        "last": beats[-1]["at"] if beats else None,
         "interval": {
             "min": min(gaps) if gaps else None,
             "median": statistics.median(gaps) if gaps else None,
@@ -226,7 +268,8 @@ def _cadence(policy: CadencePolicy, identity: str, beats: list[dict], now: float
             "rate_limit": list(policy.rate_limit) if policy.rate_limit else None,
             "stale": policy.stale,
         },
-        "findings": _findings(policy, times, gaps, [b["status"] for b in beats], now),
+        "findings": _findings(policy, times, gaps, [b["status"] for b in beats], now)
+        + _kept_beating(beats),
     }
 
 
@@ -238,41 +281,70 @@ def build_report(apis: dict[str, MockApi], entries, now: float, *, timelines=Fal
     return builder.build(now)
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _client_line(c: dict) -> str:
+    iv, doc = c["interval"], c["documented"]
+    expected = f" (documented {_fmt(doc['interval'])})" if doc["interval"] else ""
+    if iv["min"] is not None:
+        spread = f"interval min/median/max {_fmt(iv['min'])}/{_fmt(iv['median'])}/{_fmt(iv['max'])}"
+        return (
+            f"  {c['identity']}: {_plural(c['heartbeats'], 'heartbeat')} from {c['first']} to "
+            f"{c['last']}, {spread}{expected}"
+        )
+    if c["heartbeats"]:
+        return f"  {c['identity']}: 1 heartbeat at {c['first']}{expected}"
+    return f"  {c['identity']}: every heartbeat faulted, {c['first']} .. {c['last']}{expected}"
+
+
+def _event_line(e: dict) -> str:
+    what = e["kind"]
+    if "seconds" in e and e["kind"].startswith("clock."):
+        what += f" {e['seconds']:+.0f} s to {iso_utc(e['to'])}"
+    if e.get("fault"):
+        fault = e["fault"]
+        did = [str(fault["status"])] if fault.get("status") else []
+        did += ["drop"] if fault.get("drop") else []
+        what += f" {fault['id']}" + (f" ({', '.join(did)})" if did else "")
+    if e.get("name"):
+        what += f" {e['name']}"
+    return f"  {e['at']} {what}" + (f" [{e['api']}]" if e.get("api") else "")
+
+
 def render_text(report: dict) -> str:
+    """The report as text, every time an ISO instant on the mock clock."""
     lines = [f"heartbeat-mockserver report at {report['generated_at']}"]
     for name, r in report["apis"].items():
         if not r["requests"]:
             continue
         lines.append("")
         lines.append(
-            f"{name}: {r['requests']} requests, {r['invalid']} invalid, {r['faulted']} faulted; "
+            f"{name}: {_plural(r['requests'], 'request')}, {r['invalid']} invalid, "
+            f"{r['faulted']} faulted; "
             + ", ".join(f"{s}: {n}" for s, n in sorted(r["statuses"].items()))
         )
         for bad in r["invalid_requests"]:
             why = "; ".join(f"{v['key'] or v['rule']}: {v['message']}" for v in bad["violations"])
             lines.append(
-                f"  invalid #{bad['id']} {bad['method']} {bad['path']} -> {bad['status']}: {why}"
+                f"  invalid #{bad['id']} at {bad['at']} {bad['method']} {bad['path']} -> "
+                f"{bad['status']}: {why}"
             )
         for f in r.get("faults", []):
             step = f["scenario"]
             made = f" (scenario {step['name']} step {step['step']})" if step else ""
             lines.append(
-                f"  fault {f['id']}{made}: {f['requests']} requests, {f['first']} .. {f['last']}"
+                f"  fault {f['id']}{made}: {_plural(f['requests'], 'request')}, "
+                f"{f['first']} .. {f['last']}"
             )
         for c in r["clients"]:
-            iv = c["interval"]
-            spread = (
-                f"interval min/median/max {_fmt(iv['min'])}/{_fmt(iv['median'])}/{_fmt(iv['max'])}"
-                if iv["min"] is not None
-                else "one heartbeat"
-            )
-            doc = c["documented"]
-            expected = f" (documented {_fmt(doc['interval'])})" if doc["interval"] else ""
-            lines.append(f"  {c['identity']}: {c['heartbeats']} heartbeats, {spread}{expected}")
-            for finding in c["findings"]:
-                lines.append(f"    - {finding}")
+            lines.append(_client_line(c))
+            lines += [f"    - {finding}" for finding in c["findings"]]
             if not c["findings"]:
                 lines.append("    - on cadence")
+    if report.get("events"):
+        lines += ["", "events (mock clock)"] + [_event_line(e) for e in report["events"]]
     for run in report.get("scenarios", []):
         lines += ["", f"scenario {run['name']} (started {run['started_at']})"]
         for step in run["steps"]:

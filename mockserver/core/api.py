@@ -20,7 +20,7 @@ from mockserver.core.errors import MockError
 if TYPE_CHECKING:
     from mockserver.core.context import MockContext
 
-__all__ = ["MockApi", "ErrorBody", "CadencePolicy"]
+__all__ = ["MockApi", "ErrorBody", "CadencePolicy", "StopAnswer"]
 
 
 @dataclass
@@ -53,6 +53,27 @@ class CadencePolicy:
     stale_effect: str = "it showed offline"
 
 
+@dataclass(frozen=True)
+class StopAnswer:
+    """An answer after which the API's document says a client stops heartbeating (issue 17): a
+    status, and optionally a field of the JSON answer (`path`, e.g. ("error", "code")) holding
+    `value`. The report flags a client that heartbeats again after one."""
+
+    status: int
+    path: tuple[str, ...] = ()
+    value: str | None = None
+
+    def told(self, status: int, body: Any) -> str | None:
+        """The answer in words (its status, and the field's value) when it is this one."""
+        if status != self.status:
+            return None
+        for key in self.path:
+            body = body.get(key) if isinstance(body, dict) else None
+        if self.path and (body != self.value if self.value is not None else body is None):
+            return None
+        return f"{status} {body}" if self.path and isinstance(body, str) else str(status)
+
+
 class MockApi:
     name: ClassVar[str]
     title: ClassVar[str]
@@ -61,6 +82,8 @@ class MockApi:
     control_spec: ClassVar[str | None] = None  # under specs/control/, paths below /__mock/<name>
     prefixes: ClassVar[tuple[str, ...]]  # native path prefixes routed to this API
     heartbeat_operation: ClassVar[str | None] = None
+    # The heartbeat's answers after which the document says a client stops (StopAnswer).
+    stop_answers: ClassVar[tuple[StopAnswer, ...]] = ()
     # Why a client can't use the API before something is seeded through the control API (a
     # sentence for `serve`'s summary and the landing page, and a warning with --no-control).
     needs_seeding: ClassVar[str | None] = None

@@ -137,4 +137,62 @@ def test_the_text_report_names_a_fault_that_no_scenario_made(http):
     assert http.post("/api/heartbeat", json={"token": "x"}).status_code == 503
     text = http.get("/__mock/report", params={"format": "text"})
     assert text.status_code == 200, text.text
-    assert "fault " in text.text and "1 requests" in text.text
+    assert "fault fault-1: 1 request, " in text.text
+
+
+def playwave_beat(http, sid):
+    body = {"game_session_id": sid, "provider_user_id": "123456789"}
+    return http.patch("/v1/game/session/heartbeat", json=body, headers={"X-Api-Key": "k-1"})
+
+
+def test_a_playwave_client_heartbeating_after_session_not_found_is_flagged(http):
+    """002: clients stop heartbeating on 404 and 410 and on SESSION_REPLACED (issue 17)."""
+    http.post("/__mock/clock/freeze")
+    seeded = http.post("/__mock/playwave/sessions", json={"provider_user_id": "123456789"})
+    sid = seeded.json()["game_session_id"]
+    assert playwave_beat(http, sid).status_code == 200
+    advance(http, 250)  # past the 240 s TTL: the session is gone
+    told = playwave_beat(http, sid)
+    assert told.status_code == 404
+    advance(http, 120)
+    assert playwave_beat(http, sid).status_code == 404
+    at = http.get("/__mock/requests", params={"api": "playwave"}).json()["requests"][1]["at"]
+    finding = (
+        "kept heartbeating after the API told it to stop: 1 more heartbeat after "
+        f"404 SESSION_NOT_FOUND at {at}"
+    )
+    (c,) = http.get("/__mock/report", params={"api": "playwave"}).json()["apis"]["playwave"][
+        "clients"
+    ]
+    assert finding in c["findings"]
+    for fmt in ("text", "html"):
+        assert finding in http.get("/__mock/report", params={"format": fmt}).text
+
+
+def test_a_playwave_client_that_stops_on_404_is_not_flagged(http):
+    http.post("/__mock/clock/freeze")
+    seeded = http.post("/__mock/playwave/sessions", json={"provider_user_id": "123456789"})
+    sid = seeded.json()["game_session_id"]
+    playwave_beat(http, sid)
+    advance(http, 250)
+    assert playwave_beat(http, sid).status_code == 404
+    (c,) = http.get("/__mock/report").json()["apis"]["playwave"]["clients"]
+    assert not [f for f in c["findings"] if "told it to stop" in f]
+
+
+def test_stale_and_expired_are_told_apart_in_json_text_and_html(http):
+    """004: offline after the 60 s stale timeout; the record gone only after its 300 s TTL."""
+    http.post("/__mock/clock/freeze")
+    beat(http, 30)
+    advance(http, 100)
+    report = http.get("/__mock/report").json()
+    c = client(report)
+    assert (c["documented"]["stale"], c["documented"]["ttl"]) == (60, 300)
+    texts = [
+        " ".join(c["findings"]),
+        http.get("/__mock/report", params={"format": "text"}).text,
+        http.get("/__mock/report", params={"format": "html"}).text,
+    ]
+    for text in texts:
+        assert "stale timeout" in text and "showed offline" in text
+        assert "expired" not in text and "record was gone" not in text

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from mockserver.core.api import CadencePolicy, MockApi
+from mockserver.core.api import CadencePolicy, MockApi, StopAnswer
 from mockserver.core.clock import iso_utc
 from mockserver.report import build_report, render_text
 
@@ -112,7 +112,7 @@ def test_a_client_silent_past_the_ttl_has_expired():
 def test_more_requests_than_the_rate_limit_in_a_window_are_reported():
     policy = CadencePolicy(interval=None, rate_limit=(3, 60))
     assert findings(policy, beats(0, 1, 2, 3, 4)) == [
-        "5 requests in 60 s (limit 3): rate-limited 0 times"
+        "5 requests in 60 s, over the documented limit of 3"  # no 429: never "0 times"
     ]
     assert (
         findings(policy, beats(0, 20, 40, 60, 80)) == []
@@ -193,10 +193,12 @@ def test_an_api_with_no_requests_is_reported_empty():
 @pytest.mark.parametrize(
     ("offsets", "line"),
     [
-        ((0,), "  c1: 1 heartbeats, one heartbeat (documented 30 s)"),
+        ((0,), f"  c1: 1 heartbeat at {iso_utc(T0, micros=True)} (documented 30 s)"),
         (
             (0, 30, 60),
-            "  c1: 3 heartbeats, interval min/median/max 30 s/30 s/30 s (documented 30 s)",
+            f"  c1: 3 heartbeats from {iso_utc(T0, micros=True)} to "
+            f"{iso_utc(T0 + 60, micros=True)}, interval min/median/max 30 s/30 s/30 s "
+            "(documented 30 s)",
         ),
     ],
 )
@@ -204,3 +206,88 @@ def test_the_text_report_lists_each_client_and_says_on_cadence(offsets, line):
     report = build_report({"x": CadenceApi(EVERY_30)}, beats(*offsets), T0 + offsets[-1])
     lines = render_text(report).splitlines()
     assert lines[2].startswith("x: ") and line in lines and "    - on cadence" in lines
+
+
+STOP = (StopAnswer(404, ("error", "code")), StopAnswer(200, ("data", "result"), "REPLACED"))
+
+
+class StoppingApi(CadenceApi):
+    stop_answers = STOP
+
+
+def answered(at: float, status: int, body) -> dict:
+    return entry(T0 + at, status=status, response={"body": body})
+
+
+def stop_findings(entries) -> list[str]:
+    report = build_report({"x": StoppingApi(EVERY_30)}, entries, entries[-1]["epoch"])
+    (client,) = report["apis"]["x"]["clients"]
+    return client["findings"]
+
+
+def test_heartbeats_after_an_answer_that_says_stop_are_a_finding():
+    gone = {"error": {"code": "GONE"}}
+    entries = [answered(0, 200, {}), answered(30, 404, gone), answered(60, 404, gone)]
+    entries.append(answered(90, 404, gone))
+    assert stop_findings(entries) == [
+        "kept heartbeating after the API told it to stop: 2 more heartbeats after 404 GONE at "
+        + iso_utc(T0 + 30, micros=True)
+    ]
+
+
+def test_a_stop_answer_matches_its_field_and_value_and_one_more_beat_is_singular():
+    replaced = {"data": {"result": "REPLACED"}}
+    assert (
+        stop_findings([answered(0, 200, {"data": {"result": "OK"}}), answered(30, 200, {})]) == []
+    )
+    found = stop_findings([answered(0, 200, replaced), answered(30, 200, replaced)])
+    assert found == [
+        "kept heartbeating after the API told it to stop: 1 more heartbeat after 200 REPLACED at "
+        + iso_utc(T0, micros=True)
+    ]
+    assert stop_findings([answered(0, 200, {}), answered(30, 404, "text, not JSON")]) == []
+
+
+def test_a_client_that_stops_on_the_stop_answer_has_no_such_finding():
+    gone = {"error": {"code": "GONE"}}
+    assert stop_findings([answered(0, 200, {}), answered(30, 404, gone)]) == []
+
+
+def test_an_api_without_stop_answers_never_flags_a_client():
+    gone = {"error": {"code": "GONE"}}
+    entries = [entry(T0 + s, status=404, response={"body": gone}) for s in (0, 30, 60)]
+    assert findings(EVERY_30, entries) == []
+
+
+def test_a_client_whose_every_heartbeat_was_faulted_still_has_its_row():
+    mark = {"id": "fault-1", "status": 503, "delay_ms": 0, "drop": False}
+    entries = [entry(T0 + s, status=503, fault=mark) for s in (0, 30)]
+    report = build_report({"x": CadenceApi(EVERY_30)}, entries, T0 + 30, timelines=True)
+    (client,) = report["apis"]["x"]["clients"]
+    assert client["heartbeats"] == 0 and client["findings"] == []
+    assert client["first"] == entries[0]["at"] and client["last"] == entries[1]["at"]
+    assert [m["status"] for m in client["timeline"]["marks"]] == [503, 503]
+    assert client["timeline"]["gaps"] == []
+    text = render_text(report)
+    assert f"  c1: every heartbeat faulted, {entries[0]['at']} .. {entries[1]['at']}" in text
+
+
+def test_the_text_report_gives_each_invalid_request_and_event_its_time():
+    violation = {"key": "data", "rule": "required", "message": "required", "value": ""}
+    bad = entry(T0 + 5, status=400, valid=False, violations=[violation])
+    report = build_report({"x": CadenceApi(EVERY_30)}, [bad], T0 + 5)
+    report["events"] = [
+        {
+            "id": 1,
+            "kind": "clock.advance",
+            "at": iso_utc(T0, micros=True),
+            "epoch": T0,
+            "api": None,
+            "to": T0 + 250,
+            "seconds": 250.0,
+        },
+    ]
+    text = render_text(report)
+    assert f"  invalid #{bad['id']} at {bad['at']} POST /x/heartbeat -> 400" in text
+    assert f"  {iso_utc(T0, micros=True)} clock.advance +250 s to {iso_utc(T0 + 250)}" in text
+    assert "x: 1 request, 1 invalid" in text

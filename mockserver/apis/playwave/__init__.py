@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from mockserver.apis.playwave import errors, records
 from mockserver.apis.playwave.client import PlaywaveControl
 from mockserver.apis.playwave.fake import PlaywaveFake
-from mockserver.core.api import CadencePolicy, ErrorBody, MockApi
+from mockserver.core.api import CadencePolicy, ErrorBody, MockApi, StopAnswer
 from mockserver.core.config import ANY, list_setting
 from mockserver.core.errors import MockError
 from mockserver.http.security import security_map
@@ -31,6 +31,12 @@ class PlaywaveApi(MockApi):
     control_client = PlaywaveControl
     prefixes = ("/v1/game/session",)
     heartbeat_operation = "playwave_heartbeat"
+    # 002: "Clients stop heartbeating on 404 and 410 (the Luau example) and on SESSION_REPLACED".
+    stop_answers = (
+        StopAnswer(404, ("error", "code")),
+        StopAnswer(410, ("error", "code")),
+        StopAnswer(200, ("data", "result"), "SESSION_REPLACED"),
+    )
     record_schemas = records.SCHEMAS  # what a restored snapshot may hold
     needs_seeding = (
         "its sessions come only from POST /__mock/playwave/sessions (the verify endpoint that "
