@@ -93,7 +93,7 @@ def build_app(settings: Settings | None = None) -> MockServerApp:
             specs = [(n, a.spec, a.control_spec) for n, a in ctx.apis.items()]
             docs = ApiPageRedirects(DocsApp(SPEC_DIR, specs), [*ctx.apis, "control"])
             routes.append(("/__mock/docs", token_gate(docs, token, render_control_error)))
-            routes.append(("/__mock/ui", token_gate(DashboardApp(), token, render_control_error)))
+            routes.append(("/__mock/ui", DashboardApp()))  # static; its calls carry the token
     server = MockServerApp(settings, ctx, routes, control)
     control.scenarios.bind(server)  # scenario steps call the control API in process
     return server

@@ -17,6 +17,9 @@ from mockserver.core.clock import iso_utc
 __all__ = ["ReportBuilder", "build_report", "gaps_over_timeouts", "render_text"]
 
 
+TEXT_EVENTS = 20  # control events the text form lists (the newest); the JSON has them all
+
+
 def _fmt(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds >= 10 or seconds == int(seconds) else f"{seconds:.1f} s"
 
@@ -301,7 +304,7 @@ def _client_line(c: dict) -> str:
 
 def _event_line(e: dict) -> str:
     what = e["kind"]
-    if "seconds" in e and e["kind"].startswith("clock."):
+    if e["kind"] in ("clock.advance", "clock.set", "clock.reset"):
         what += f" {e['seconds']:+.0f} s to {iso_utc(e['to'])}"
     if e.get("fault"):
         fault = e["fault"]
@@ -343,8 +346,12 @@ def render_text(report: dict) -> str:
             lines += [f"    - {finding}" for finding in c["findings"]]
             if not c["findings"]:
                 lines.append("    - on cadence")
-    if report.get("events"):
-        lines += ["", "events (mock clock)"] + [_event_line(e) for e in report["events"]]
+    events = report.get("events") or []
+    if events:
+        lines += ["", "events (mock clock)"]
+        if len(events) > TEXT_EVENTS:
+            lines.append(f"  ({len(events) - TEXT_EVENTS} earlier: GET /__mock/events)")
+        lines += [_event_line(e) for e in events[-TEXT_EVENTS:]]
     for run in report.get("scenarios", []):
         lines += ["", f"scenario {run['name']} (started {run['started_at']})"]
         for step in run["steps"]:

@@ -3,7 +3,7 @@
 Inline CSS and SVG only: no script, no font, no request, so the file a CI run keeps opens
 offline from disk. Per API the counts, the invalid requests with their violations, and per
 client a timeline on the mock clock's axis: each heartbeat a mark coloured by the status it got
-(every mark is a journal entry; a faulted one is hollow), the documented interval as guide
+(every mark is a journal entry; a faulted one has a dashed outline), the documented interval as guide
 ticks, and each silence past the stale timeout or TTL shaded with what it caused, in the API
 document's own words. The control events (mockserver.events) are drawn on the same axis: a
 clock jump as a hatched break labelled with the jump ("clock +250 s": the axis stays the mock
@@ -109,15 +109,52 @@ def timeline_events(events: list[dict], now: float) -> dict[str, list[dict]]:
 
 
 def _clipped(item: dict, t0: float, now: float, span: float) -> tuple[float, float] | None:
+    """The stretch's x range on the axis, or None when none of it is on the axis."""
     lo, hi = sorted((item["from"], item["to"]))
-    if hi < t0 or lo > now:
+    if hi < t0 or lo > now or (hi == t0 and lo < hi):
         return None
     return _x(max(lo, t0), t0, span), _x(min(hi, now), t0, span)
 
 
+class _Lane:
+    """One line of labels in an event strip: a label is written at its band (one near the
+    end of the axis ends there) where it does not run into the one before it (about 5.5
+    units a character at 10 px); one that would keeps to its band's tooltip, so labels
+    never pile up."""
+
+    def __init__(self, y: float) -> None:
+        self.y, self.free_from = y, 0.0
+
+    def label(self, x: float, text: str) -> str:
+        width = len(text) * 5.5
+        start = round(min(x + 2, WIDTH + 2 - width), 2)  # near the end: ends at the axis end
+        if start < self.free_from or start < 0:
+            return ""
+        self.free_from = start + width + 6
+        return f'<text x="{start}" y="{self.y}">{escape(text)}</text>'
+
+
 def _event_shapes(drawn: dict, t0: float, now: float, height: float, labels: bool) -> list[str]:
-    """Fault bands and clock breaks over a timeline; with `labels`, each with its text."""
+    """Clock breaks, then the fault bands over them (translucent); with `labels`, each with
+    its text."""
     span, parts = max(now - t0, 1.0), []
+    fault_lane, jump_lane = _Lane(height - 4), _Lane(11)
+    for jump in drawn["jumps"]:
+        xs = _clipped(jump, t0, now, span)
+        if xs is None:
+            continue
+        back = " back" if jump["to"] < jump["from"] else ""
+        x0, width = (xs[0], max(xs[1] - xs[0], 2))
+        if back:  # a line where the clock was set back from
+            x0, width = min(max(_x(jump["from"], t0, span), 0), WIDTH), 2
+        label = escape(jump["label"])
+        parts.append(
+            f'<rect class="jump{back}" data-label="{label}" x="{x0}" y="0" width="{width}" '
+            f'height="{height}"><title>{label}: {escape(iso_utc(jump["from"]))} to '
+            f"{escape(iso_utc(jump['to']))}</title></rect>"
+        )
+        if labels:
+            parts.append(jump_lane.label(x0, jump["label"]))
     for band in drawn["faults"]:
         xs = _clipped(band, t0, now, span)
         if xs is None:
@@ -130,21 +167,7 @@ def _event_shapes(drawn: dict, t0: float, now: float, height: float, labels: boo
             f"{escape(iso_utc(band['to']))}</title></rect>"
         )
         if labels:
-            parts.append(f'<text x="{xs[0] + 2}" y="{height - 4}">{label}</text>')
-    for jump in drawn["jumps"]:
-        xs = _clipped(jump, t0, now, span)
-        if xs is None:
-            continue
-        back = " back" if jump["to"] < jump["from"] else ""
-        x0, width = (xs[0], max(xs[1] - xs[0], 2)) if not back else (_x(jump["from"], t0, span), 2)
-        label = escape(jump["label"])
-        parts.append(
-            f'<rect class="jump{back}" data-label="{label}" x="{x0}" y="0" width="{width}" '
-            f'height="{height}"><title>{label}: {escape(iso_utc(jump["from"]))} to '
-            f"{escape(iso_utc(jump['to']))}</title></rect>"
-        )
-        if labels:
-            parts.append(f'<text x="{x0 + 2}" y="11">{label}</text>')
+            parts.append(fault_lane.label(xs[0], band["label"]))
     return parts
 
 
@@ -152,6 +175,8 @@ def _events_row(drawn: dict, t0: float, now: float) -> str:
     if not drawn["jumps"] and not drawn["faults"]:
         return ""
     shapes = "".join(_event_shapes(drawn, t0, now, EVENT_ROW, labels=True))
+    if not shapes:  # all of them before this API's first heartbeat
+        return ""
     return (
         '<div class="eventrow"><div class="axis">clock jumps and fault windows</div>'
         f'<svg class="timeline events" viewBox="0 0 {WIDTH + 4} {EVENT_ROW}" role="img" '

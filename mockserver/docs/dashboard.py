@@ -4,6 +4,10 @@ A static page and a small hand-written script (`assets/dashboard.js`, served fro
 never a CDN) that drive the mock only through the control API: the HTML report's timelines
 refreshed every two seconds, the journal as a filterable table with each request's detail, the
 active faults (add, remove) and the mock clock (advance, freeze, unfreeze).
+
+The page and its script hold no state and no secret, so they are served without the control
+token; with one set, every call the script makes sends it as `X-Mock-Token` (taken from a
+`#token=` fragment or the page's token form, kept in the tab's sessionStorage).
 """
 
 from __future__ import annotations
@@ -33,7 +37,10 @@ tr.entry{cursor:pointer}tr.entry:hover{background:#f3f6fa}tr.invalid td{color:#c
 pre{background:#f6f8fa;padding:.5rem;max-height:24rem;overflow:auto;font-size:12px}
 </style></head><body>
 <header><h1>heartbeat-mockserver</h1><a href="../">control home</a>
-<a href="../report?format=html">report</a></header>
+<a id="report-link" href="../report?format=html">report</a></header>
+<form id="token-form" hidden><label>control token (X-Mock-Token)
+<input id="token" type="password" autocomplete="off"></label> <button>use it</button>
+<span id="token-error" role="alert"></span></form>
 <section id="clock"><h2>Clock</h2><p>now <b id="clock-now">?</b>
 <span id="clock-frozen"></span></p>
 <label>advance by <input id="advance-seconds" type="number" value="60" min="0"> s</label>

@@ -181,3 +181,12 @@ def test_a_5xx_answer_is_a_mark_coloured_for_its_status(http):
         ("503", "mark s5xx fault"),
         ("500", "mark s5xx fault"),
     ]
+
+
+def test_a_jump_before_the_first_heartbeat_is_not_drawn(http):
+    http.post("/__mock/clock/freeze")
+    advance(http, 250)
+    badge(http)
+    doc = html_report(http)
+    assert doc.having("jump") == [] and doc.having("eventrow") == []
+    assert not any("clock +250 s" in t for t in doc.text)

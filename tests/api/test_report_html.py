@@ -137,8 +137,8 @@ def test_rate_limited_answers_are_marked_429(http):
     assert any("rate-limited once" in t for t in doc.text)
 
 
-def test_a_faulted_heartbeat_is_a_hollow_mark(http):
-    """(The gate names a client only for answers below 500, so a 5xx fault has no row.)"""
+def test_a_faulted_heartbeat_is_outlined(http):
+    """Coloured for the status the fault sent, with a dashed outline (`fault`)."""
     fault = {"api": "statusbadge", "operation": "statusbadge_heartbeat", "status": 429}
     assert http.post("/__mock/faults", json={**fault, "times": 1}).status_code == 201
     badge(http)

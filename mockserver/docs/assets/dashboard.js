@@ -6,8 +6,24 @@
   const $ = (id) => document.getElementById(id);
   let entries = [];
 
+  // A mock run with a control token (X-Mock-Token) takes it from a `#token=` fragment, which
+  // never leaves the browser, or from the token form; it is kept for this tab only
+  // (sessionStorage) and sent as the header, never in a URL that reaches a log.
+  const KEY = "mockserver-control-token";
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.has("token")) {
+    sessionStorage.setItem(KEY, fragment.get("token"));
+    fragment.delete("token");
+    const rest = fragment.toString();
+    history.replaceState(null, "", location.pathname + location.search + (rest ? "#" + rest : ""));
+  }
+  const token = () => sessionStorage.getItem(KEY);
+
+  class NeedsToken extends Error {}
+
   async function call(method, path, body) {
     const init = { method, headers: {} };
+    if (token()) init.headers["X-Mock-Token"] = token();
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -16,8 +32,14 @@
     const text = await r.text();
     const type = r.headers.get("content-type") || "";
     const data = type.startsWith("application/json") && text ? JSON.parse(text) : text;
+    if (r.status === 401) throw new NeedsToken((data.error && data.error.message) || "401");
     if (!r.ok) throw new Error((data.error && data.error.message) || r.status + "");
     return data;
+  }
+
+  function askForToken(message) {
+    $("token-form").hidden = false;
+    $("token-error").textContent = token() ? "that token was refused: " + message : message;
   }
 
   function cell(row, text) {
@@ -108,8 +130,10 @@
     try {
       await Promise.all([refreshClock(), refreshReport(), refreshFaults(), refreshJournal()]);
       document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
+      $("token-form").hidden = true;
     } catch (err) {
-      $("fault-error").textContent = "refresh failed: " + err.message;
+      if (err instanceof NeedsToken) askForToken(err.message);
+      else $("fault-error").textContent = "refresh failed: " + err.message;
     }
   }
 
@@ -123,6 +147,20 @@
     await refresh();
   }
 
+  $("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(KEY, $("token").value);
+    $("token").value = "";
+    refresh();
+  });
+  // The report is a navigation, which can't carry the header: fetched with it, then shown.
+  $("report-link").addEventListener("click", async (event) => {
+    if (!token()) return;
+    event.preventDefault();
+    const html = await call("GET", "report?format=html");
+    const blob = new Blob([html], { type: "text/html" });
+    window.open(URL.createObjectURL(blob), "_blank");
+  });
   $("advance").addEventListener("click", () =>
     act(call("POST", "clock/advance", { seconds: Number($("advance-seconds").value) })));
   $("freeze").addEventListener("click", () => act(call("POST", "clock/freeze")));
