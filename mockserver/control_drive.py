@@ -48,6 +48,7 @@ def query_matcher(criteria: dict, body_contains: str | None, header: list[str] |
 
 class DriveHandlers:
     ctx: object  # MockContext, set by ControlHandlers
+    events: object  # mockserver.events.Events, set by ControlHandlers
 
     @property
     def snapshots(self) -> Snapshots:
@@ -85,10 +86,16 @@ class DriveHandlers:
         return await self.snapshots.take(), 200
 
     async def control_state_restore(self, body: dict):
+        """Replace the state; the clock shows the snapshot's instant, a move the timelines see
+        as a `clock.set` (mockserver.events)."""
+        before = await self.ctx.clock.now()
         try:
-            return await self.snapshots.restore(body), 200
+            answer = await self.snapshots.restore(body)
         except SnapshotError as exc:
             raise _invalid(exc.field or "body", str(exc)) from None
+        now = await self.ctx.clock.now()
+        await self.events.record("clock.set", before, to=now, seconds=now - before, restore=True)
+        return answer, 200
 
     # --- runtime settings -----------------------------------------------------------------
     async def control_settings(self):

@@ -190,3 +190,14 @@ def test_a_jump_before_the_first_heartbeat_is_not_drawn(http):
     doc = html_report(http)
     assert doc.having("jump") == [] and doc.having("eventrow") == []
     assert not any("clock +250 s" in t for t in doc.text)
+
+
+def test_restoring_a_snapshot_records_the_clock_move(http):
+    http.post("/__mock/clock/set", json={"now": "2030-01-01T00:00:00Z", "frozen": True})
+    snapshot = http.get("/__mock/state").json()
+    advance(http, 600)
+    assert http.put("/__mock/state", json=snapshot).status_code == 200
+    (moved,) = [e for e in events(http, ("clock.set",)) if e.get("restore")]
+    assert moved["seconds"] == -600 and moved["to"] == parse_iso("2030-01-01T00:00:00Z")
+    assert http.put("/__mock/state", json={"format": 99}).status_code == 400
+    assert len([e for e in events(http, ("clock.set",)) if e.get("restore")]) == 1
