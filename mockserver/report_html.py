@@ -4,8 +4,8 @@ Inline CSS and SVG only: no script, no font, no request, so the file a CI run ke
 offline from disk. Per API the counts, the invalid requests with their violations, and per
 client a timeline on the mock clock's axis: each heartbeat a mark coloured by the status it got
 (every mark is a journal entry; a faulted one has a dashed outline), the documented interval
-as guide ticks, and each silence past the stale timeout or TTL shaded with what it caused, in the API
-document's own words. The control events (mockserver.events) are drawn on the same axis: a
+as guide ticks, and each silence past the stale timeout or TTL shaded with what it caused, in
+the API document's own words. The control events (mockserver.events) are drawn on the same axis: a
 clock jump as a hatched break labelled with the jump ("clock +250 s": the axis stays the mock
 clock, so the time skipped is a stretch no heartbeat can fall in), each fault rule's active
 window as a band labelled with what it did. Past `MAX_CLIENTS` clients per API, the rest are
