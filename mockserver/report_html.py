@@ -50,6 +50,11 @@ height:.8rem;vertical-align:middle;margin-right:.3rem;border:1px solid #999}
 """
 
 
+def _n(count: int, what: str) -> str:
+    """`1 request`, `2 requests`: the count with its noun, singular for one."""
+    return f"{count} {what}{'' if count == 1 else 's'}"
+
+
 def _status_class(status: int) -> str:
     return "s429" if status == 429 else f"s{str(status)[0]}xx"
 
@@ -223,7 +228,7 @@ def _timeline_svg(client: dict, t0: float, now: float, drawn: dict) -> str:
 
 def _client_row(api: str, client: dict, t0: float, now: float, drawn: dict) -> str:
     doc = client["documented"]
-    facts = [f"{client['heartbeats']} heartbeat{'s' if client['heartbeats'] != 1 else ''}"]
+    facts = [_n(client["heartbeats"], "heartbeat")]
     for key, label in (("interval", "interval"), ("stale", "stale timeout"), ("ttl", "TTL")):
         if doc.get(key):
             facts.append(f"{label} {doc[key]:g} s")
@@ -255,7 +260,7 @@ def _invalid_table(r: dict) -> str:
             f"<td>{bad['status']}</td><td>{escape(why)}</td></tr>"
         )
     more = len(r["invalid_requests"]) - MAX_INVALID
-    tail = f"<p>{more} more invalid requests: see GET /__mock/requests?valid=false</p>"
+    tail = f"<p>{_n(more, 'more invalid request')}: see GET /__mock/requests?valid=false</p>"
     return (
         "<h3>Invalid requests</h3><table><tr><th>id</th><th>at</th><th>request</th>"
         f"<th>status</th><th>violations</th></tr>{''.join(rows)}</table>"
@@ -281,7 +286,7 @@ def _clients(name: str, clients: list[dict], now: float, events: list[dict]) -> 
         hidden = {c["identity"] for c in clients} - {c["identity"] for c in drawn}
         with_findings = sum(1 for c in clients if c["identity"] in hidden and c["findings"])
         summary = (
-            f'<p class="more">{rest} more clients not drawn ({with_findings} with findings, '
+            f'<p class="more">{_n(rest, "more client")} not drawn ({with_findings} with findings, '
             f"{rest - with_findings} on cadence): GET /__mock/report lists them all</p>"
         )
     return axis + "".join(rows) + summary
@@ -291,7 +296,7 @@ def _api_section(name: str, r: dict, now: float, events: list[dict]) -> str:
     statuses = ", ".join(f"{s}: {n}" for s, n in sorted(r["statuses"].items())) or "none"
     return (
         f'<section class="api" id="api-{escape(name)}"><h2>{escape(name)}</h2>'
-        f"<p>{r['requests']} requests: {r['valid']} valid, {r['invalid']} invalid, "
+        f"<p>{_n(r['requests'], 'request')}: {r['valid']} valid, {r['invalid']} invalid, "
         f"{r['faulted']} faulted; statuses {escape(statuses)}</p>"
         f"{_invalid_table(r)}<h3>Heartbeat timelines</h3>"
         f"{_clients(name, r['clients'], now, events)}"

@@ -184,3 +184,10 @@ def test_an_unknown_format_is_a_clear_400(http):
     r = http.get("/__mock/report", params={"format": "pdf"})
     assert r.status_code == 400
     assert r.json()["error"]["kind"] == "validation"
+
+
+def test_one_of_a_thing_is_singular(http):
+    badge(http)
+    text = " ".join(html_report(http).text)
+    assert "1 request: 1 valid" in text and "1 heartbeat," in text
+    assert "1 requests" not in text and "1 heartbeats" not in text
