@@ -207,3 +207,14 @@ def test_the_dashboard_asks_for_the_token_and_keeps_it_for_the_tab(browser, guar
     page.close()
     assert problems == []
     assert httpx.get(guarded.url + "/__mock/health").status_code == 401  # still guarded
+
+
+def test_behind_a_token_only_the_static_page_loads_without_it(guarded):
+    page = httpx.get(guarded.url + "/__mock/ui/")
+    script = httpx.get(guarded.url + "/__mock/ui/dashboard.js")
+    assert page.status_code == 200 and script.status_code == 200
+    for state in ("/v1/game/session", "sonora", "srv_pub_", "fault-1", CONTROL_TOKEN):
+        assert state not in page.text and state not in script.text  # none of the mock's state
+    assert httpx.post(guarded.url + "/__mock/ui/").status_code == 405  # read-only, token or not
+    for path in ("/__mock/events", "/__mock/report", "/__mock/requests", "/__mock/"):
+        assert httpx.get(guarded.url + path).status_code == 401
