@@ -113,6 +113,31 @@ def timeline_events(events: list[dict], now: float) -> dict[str, list[dict]]:
     return {"jumps": jumps[-MAX_EVENTS:], "faults": windows[-MAX_EVENTS:]}
 
 
+def coalesced(drawn: dict, t0: float, now: float) -> dict:
+    """The jumps as a heartbeat row draws them: forward jumps less than one axis unit apart
+    become one break ("clock +500 s in 2 jumps"), so 200 rows of a clock driven by many
+    advances stay small; the event strip above them keeps each jump with its own label."""
+    span = max(now - t0, 1.0)
+    unit = span / WIDTH
+    merged: list[dict] = []
+    for jump in (j for j in drawn["jumps"] if _clipped(j, t0, now, span) is not None):
+        last = merged[-1] if merged else None
+        forward = jump["to"] >= jump["from"]
+        if (
+            last
+            and forward
+            and last["to"] >= last["from"]
+            and 0 <= jump["from"] - last["to"] < unit
+        ):
+            last.update(
+                to=jump["to"], n=last["n"] + 1, seconds=last["seconds"] + jump["to"] - jump["from"]
+            )
+            last["label"] = f"clock {_signed(last['seconds'])} in {last['n']} jumps"
+        else:
+            merged.append({**jump, "n": 1, "seconds": jump["to"] - jump["from"]})
+    return {"jumps": merged, "faults": drawn["faults"]}
+
+
 def _clipped(item: dict, t0: float, now: float, span: float) -> tuple[float, float] | None:
     """The stretch's x range on the axis, or None when none of it is on the axis."""
     lo, hi = sorted((item["from"], item["to"]))
@@ -275,7 +300,8 @@ def _clients(name: str, clients: list[dict], now: float, events: list[dict]) -> 
     t0 = min(m["epoch"] for c in drawn for m in c["timeline"]["marks"])
     shown = timeline_events(events, now)
     rows = [_events_row(shown, t0, now)]
-    rows += [_client_row(name, c, t0, now, shown) for c in drawn]
+    per_row = coalesced(shown, t0, now)
+    rows += [_client_row(name, c, t0, now, per_row) for c in drawn]
     axis = (
         f'<p class="axis">mock clock: {escape(iso_utc(t0))} (left) to {escape(iso_utc(now))} '
         f"(right, now); {len(clients)} client{'s' if len(clients) != 1 else ''}</p>"

@@ -201,3 +201,15 @@ def test_restoring_a_snapshot_records_the_clock_move(http):
     assert moved["seconds"] == -600 and moved["to"] == parse_iso("2030-01-01T00:00:00Z")
     assert http.put("/__mock/state", json={"format": 99}).status_code == 400
     assert len([e for e in events(http, ("clock.set",)) if e.get("restore")]) == 1
+
+
+def test_a_heartbeat_row_draws_back_to_back_jumps_as_one_break(http):
+    """The strip keeps each jump; each client's row merges adjacent ones (bounded size)."""
+    http.post("/__mock/clock/freeze")
+    badge(http)
+    for _ in range(5):
+        advance(http, 50)
+    badge(http)
+    doc = html_report(http)
+    labels = [b["data-label"] for b in doc.having("jump")]
+    assert labels == ["clock +50 s"] * 5 + ["clock +250 s in 5 jumps"]
