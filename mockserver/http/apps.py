@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import starlette.convertors
 from connexion import AsyncApp
-from connexion.exceptions import ProblemException
+from connexion.exceptions import ProblemException, ResolverError
 from connexion.frameworks.starlette import FloatConverter, IntegerConverter
 from connexion.lifecycle import ConnexionResponse
 from connexion.middleware.lifespan import LifespanMiddleware
@@ -26,7 +26,7 @@ from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.routing import RoutingMiddleware, RoutingOperation
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
-from connexion.resolver import Resolver
+from connexion.resolver import Resolution, Resolver
 from connexion.spec import OpenAPISpecification
 from starlette.exceptions import HTTPException
 from starlette.routing import Mount, Router
@@ -39,7 +39,14 @@ from mockserver.settings import Settings
 from mockserver.spec.loader import SPEC_DIR, Operation, allowed_methods, load_spec
 from mockserver.store import StoreUnavailable
 
-__all__ = ["bundled_specs_trusted", "classify_error", "error_response", "api_app", "control_app"]
+__all__ = [
+    "bundled_specs_trusted",
+    "classify_error",
+    "error_response",
+    "gate_methods",
+    "api_app",
+    "control_app",
+]
 
 log = logging.getLogger("mockserver")
 
@@ -87,6 +94,41 @@ class _Routing(RoutingMiddleware):
     def add_api(self, *args, **kwargs) -> None:
         super().add_api(*args, **kwargs)
         _no_slash_redirects(self.router)
+
+
+def gate_methods(api: MockApi) -> frozenset[str]:
+    """The methods the gate answers itself, before either engine: the CORS preflight of an
+    API that documents CORS (`cors_headers`)."""
+    return frozenset({"OPTIONS"} if api.cors_headers() is not None else ())
+
+
+async def _answered_by_gate(**_params) -> None:
+    """The handler of an operation the gate answers itself (`gate_methods`): connexion needs a
+    function for every operation it routes, and no request reaches this one."""
+    raise RuntimeError("an operation the gate answers reached its connexion app")
+
+
+class _Handlers(Resolver):
+    """operationId -> the method of that name on `target` (an API, or the control handlers);
+    an operation whose method the gate answers gets `_answered_by_gate` instead, so the class
+    carries no placeholder for it. Any other operationId without a method (or naming an
+    attribute that is not one) fails the build."""
+
+    def __init__(self, target: object, gated: frozenset[str] = frozenset()) -> None:
+        super().__init__(function_resolver=self._method)
+        self.target = target
+        self.gated = gated
+
+    def _method(self, operation_id: str) -> Callable:
+        method = getattr(self.target, operation_id)
+        if not callable(method):  # connexion would route to it and fail at the first request
+            raise ResolverError(f"{operation_id} is not a method of {type(self.target).__name__}")
+        return method
+
+    def resolve(self, operation) -> Resolution:
+        if operation.method.upper() in self.gated:
+            return Resolution(_answered_by_gate, self.resolve_operation_id(operation))
+        return super().resolve(operation)
 
 
 def _middlewares(drop: tuple = ()) -> list:
@@ -184,7 +226,7 @@ def api_app(api: MockApi, settings: Settings, ops: list[Operation]) -> AsyncApp:
     )
     app.add_api(
         load_spec(api.spec),
-        resolver=Resolver(function_resolver=lambda op_id: getattr(api, op_id)),
+        resolver=_Handlers(api, gate_methods(api)),
         security_map=api.security_map(),
         validate_responses=settings.validate_responses,
         pythonic_params=False,
@@ -214,7 +256,7 @@ def control_app(
     app.add_api(
         load_spec("control.yaml"),
         base_path="/__mock",
-        resolver=Resolver(function_resolver=lambda op_id: getattr(handlers, op_id)),
+        resolver=_Handlers(handlers),
         validate_responses=settings.validate_responses,
         pythonic_params=False,
     )
@@ -223,7 +265,7 @@ def control_app(
             app.add_api(
                 load_spec(f"control/{api.control_spec}"),
                 base_path=f"/__mock/{name}",
-                resolver=Resolver(function_resolver=lambda op_id, api=api: getattr(api, op_id)),
+                resolver=_Handlers(api),
                 validate_responses=settings.validate_responses,
                 pythonic_params=False,
             )
