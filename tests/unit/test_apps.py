@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
-from connexion.exceptions import ResolverError
+from connexion.exceptions import InternalServerError, ResolverError
 from starlette.testclient import TestClient
 
 from mockserver.apis.statusbadge import StatusbadgeApi
@@ -37,3 +39,23 @@ def test_an_operation_whose_handler_is_not_a_method_fails_the_build(statusbadge)
     app = api_app(api, test_settings(store="memory"), [])
     with pytest.raises(ResolverError, match="statusbadge_status"), TestClient(app) as client:
         client.get("/api/status/srv_pub_a3a9e1ed9732")  # connexion builds its app on first use
+
+
+def test_a_connexion_server_error_is_the_apis_own_500_logged_with_its_traceback(
+    statusbadge, caplog
+):
+    """A server error connexion raises (here from a handler) answers in the API's own format,
+    never connexion's problem+json, with nothing of its detail; the log has it all."""
+
+    class Failing(StatusbadgeApi):
+        async def statusbadge_status(self, publicId: str):
+            raise InternalServerError(detail="secret detail")
+
+    api = Failing(statusbadge.ctx, statusbadge.config)
+    with TestClient(api_app(api, test_settings(store="memory"), [])) as client:
+        r = client.get("/api/status/srv_pub_a3a9e1ed9732")
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/json"
+    assert r.json() == {"error": "Internal Server Error", "message": "internal server error"}
+    logged = [rec for rec in caplog.records if rec.levelno == logging.ERROR]
+    assert len(logged) == 1 and logged[0].exc_info[1].detail == "secret detail"
