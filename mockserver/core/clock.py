@@ -8,7 +8,8 @@ The clock stays in EARLIEST <= now < END (1970 to the end of year 9000, UTC): ev
 timestamp the mock writes is then a four-digit-year ISO-8601 instant, and a day, a TTL or ten
 years of `advance` past any instant the clock can show is still a valid datetime. A move that
 would leave the range raises `ClockRangeError` and changes nothing, so no sum of valid calls can
-take the clock where `iso_utc` fails (issue 23).
+take the clock where `iso_utc` fails (issue 23). Nor can waiting: a running clock that reaches
+the end stops at its last instant, LATEST, and later moves start from there.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "ClockRangeError",
     "EARLIEST",
     "END",
+    "LATEST",
     "iso_utc",
     "parse_iso",
     "from_epoch",
@@ -34,6 +36,7 @@ _KEY = "state"
 
 EARLIEST = 0.0  # 1970-01-01T00:00:00Z
 END = datetime(9001, 1, 1, tzinfo=UTC).timestamp()  # the first instant past the range
+LATEST = math.nextafter(END, -math.inf)  # the last one in it, where a running clock stops
 
 
 class ClockRangeError(ValueError):
@@ -90,18 +93,17 @@ class Clock:
             return self._real_time()
         if state["frozen_at"] is not None:
             return state["frozen_at"]
-        return self._real_time() + state["offset"]
+        return min(self._real_time() + state["offset"], LATEST)
 
     async def describe(self) -> dict:
         state = await self.state()
         now = await self.now()
+        running = state["frozen_at"] is None and now < LATEST
         return {
             "now": iso_utc(now, micros=True),
             "epoch": now,
             "frozen": state["frozen_at"] is not None,
-            "offset_seconds": round(now - self._real_time(), 6)
-            if state["frozen_at"] is not None
-            else state["offset"],
+            "offset_seconds": state["offset"] if running else round(now - self._real_time(), 6),
         }
 
     def record_at(self, epoch: float, *, frozen: bool) -> tuple[str, str, dict]:
@@ -123,8 +125,9 @@ class Clock:
             if state["frozen_at"] is not None:
                 state["frozen_at"] = _in_range(state["frozen_at"] + seconds, "the new time")
             else:
-                _in_range(real + state["offset"] + seconds, "the new time")
-                state["offset"] += seconds
+                offset = min(state["offset"], LATEST - real)  # from where a stopped clock stands
+                _in_range(real + offset + seconds, "the new time")
+                state["offset"] = offset + seconds
             return state, None
 
         await self._store.update(_NS, _KEY, move)
@@ -135,7 +138,7 @@ class Clock:
         def freeze(state: dict | None):
             state = state or {"offset": 0.0, "frozen_at": None}
             if state["frozen_at"] is None:
-                state["frozen_at"] = real + state["offset"]
+                state["frozen_at"] = min(real + state["offset"], LATEST)
             return state, None
 
         await self._store.update(_NS, _KEY, freeze)
