@@ -23,7 +23,7 @@ from connexion.frameworks.starlette import FloatConverter, IntegerConverter
 from connexion.lifecycle import ConnexionResponse
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.main import ConnexionMiddleware
-from connexion.middleware.routing import RoutingMiddleware, RoutingOperation
+from connexion.middleware.routing import RoutingAPI, RoutingMiddleware, RoutingOperation
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
@@ -91,9 +91,37 @@ class _Routing(RoutingMiddleware):
         _no_slash_redirects(self.router)
         _register_convertors()
 
-    def add_api(self, *args, **kwargs) -> None:
-        super().add_api(*args, **kwargs)
+    def add_api(self, specification, base_path=None, arguments=None, **kwargs) -> None:
+        """Connexion's `add_api`, with `_RoutingAPI` for its RoutingAPI."""
+        api = _RoutingAPI(
+            specification, base_path=base_path, arguments=arguments, next_app=self.app, **kwargs
+        )
+        for route in self.router.routes:  # a second API at one base path: tried after the first
+            if isinstance(route, Mount) and route.path == api.base_path:
+                route.app.default = api.router
+        self.router.mount(api.base_path, app=api.router)
         _no_slash_redirects(self.router)
+
+
+class _RoutingAPI(RoutingAPI):
+    """An operation that declares no request body ignores the body it is sent, as the compiled
+    path does: connexion reads a form body for every operation (its parameter decorator asks
+    for `request.files()`), so a GET sent with a malformed multipart body was answered 400
+    "Invalid multipart data.", a status its spec does not list."""
+
+    def make_operation(self, operation) -> RoutingOperation:
+        routed = super().make_operation(operation)
+        if not operation.request_body:
+            routed.next_app = _without_content_type(routed.next_app)
+        return routed
+
+
+def _without_content_type(app):
+    async def bodyless(scope, receive, send) -> None:
+        headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+        await app({**scope, "headers": headers}, receive, send)
+
+    return bodyless
 
 
 def gate_methods(api: MockApi) -> frozenset[str]:
