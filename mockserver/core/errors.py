@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from connexion.exceptions import (
@@ -145,10 +146,18 @@ def classify(exc: BaseException) -> MockError:
         if status == 413:
             return MockError(413, "payload_too_large", "request body too large", violation=True)
         if status < 500:
-            return MockError(status, "http_error", str(getattr(exc, "detail", "")), headers=headers)
+            detail = getattr(exc, "detail", None) or _phrase(status)
+            return MockError(status, "http_error", str(detail), headers=headers)
     # Anything else, a server error connexion raised too, is the API's own 500: its detail is
     # the mock's business (the app's on_error logs it with its traceback), not the client's.
     return MockError(500, "internal", "internal server error")
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
 
 
 # Connexion 3.3 keeps only the text of an ExtraParameterProblem: "Extra query parameter(s) a,b

@@ -5,9 +5,12 @@ spec, defines what "valid" means and writes every error answer. One `on_error` t
 connexion or a handler raises into the error format of the API it belongs to (DESIGN.md, "Each
 API speaks its own errors"), never connexion's problem+json.
 
-Connexion's routing is adjusted in two ways (`_Routing`): a path with a stray trailing slash is
-no route (the API's own 404), not Starlette's bare 307 to the path without it, and an integer path
-parameter too long for `int()` reaches validation (the API's 400) instead of failing the router.
+Connexion's routing is adjusted in three ways (`_Routing`): a path with a stray trailing slash is
+no route (the API's own 404), not Starlette's bare 307 to the path without it; an integer path
+parameter too long for `int()` reaches validation (the API's 400) instead of failing the router;
+and an operation that declares no request body ignores the body it is sent (`_RoutingAPI`).
+Every operationId resolves to a method of the API (or of the control handlers), except those of
+the operations the gate answers itself (`gate_methods`), which share one that is never reached.
 """
 
 from __future__ import annotations

@@ -143,6 +143,14 @@ def test_another_http_status_keeps_its_status_detail_and_headers():
 
 
 @pytest.mark.parametrize(
+    ("exc", "message"),
+    [(ProblemException(status=409), "Conflict"), (ProblemException(status=499), "error")],
+)
+def test_another_http_status_without_detail_says_its_reason_not_none(exc, message):
+    assert (classify(exc).kind, classify(exc).message) == ("http_error", message)
+
+
+@pytest.mark.parametrize(
     "exc",
     [
         InternalServerError(detail="secret detail"),
