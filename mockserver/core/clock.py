@@ -77,6 +77,11 @@ def parse_iso(text: str) -> float:
     return dt.timestamp()
 
 
+def _or_real_time(state: dict | None) -> dict:
+    """The clock's record, or that of a clock never moved: real time, running."""
+    return state or {"offset": 0.0, "frozen_at": None}
+
+
 class Clock:
     """Real time plus `offset_seconds`, or frozen at `frozen_at` (epoch seconds)."""
 
@@ -85,7 +90,7 @@ class Clock:
         self._real_time = real_time
 
     async def state(self) -> dict:
-        return await self._store.get(_NS, _KEY) or {"offset": 0.0, "frozen_at": None}
+        return _or_real_time(await self._store.get(_NS, _KEY))
 
     async def now(self) -> float:
         state = await self._store.get(_NS, _KEY)
@@ -121,7 +126,7 @@ class Clock:
         real = self._real_time()
 
         def move(state: dict | None):
-            state = state or {"offset": 0.0, "frozen_at": None}
+            state = _or_real_time(state)
             if state["frozen_at"] is not None:
                 state["frozen_at"] = _in_range(state["frozen_at"] + seconds, "the new time")
             else:
@@ -136,7 +141,7 @@ class Clock:
         real = self._real_time()
 
         def freeze(state: dict | None):
-            state = state or {"offset": 0.0, "frozen_at": None}
+            state = _or_real_time(state)
             if state["frozen_at"] is None:
                 state["frozen_at"] = min(real + state["offset"], LATEST)
             return state, None
@@ -147,7 +152,7 @@ class Clock:
         real = self._real_time()
 
         def unfreeze(state: dict | None):
-            state = state or {"offset": 0.0, "frozen_at": None}
+            state = _or_real_time(state)
             if state["frozen_at"] is not None:
                 # Time resumes from the frozen instant, so nothing jumps when a test lets go.
                 state["offset"] = state["frozen_at"] - real
@@ -162,7 +167,7 @@ class Clock:
         real = self._real_time()
 
         def set_(state: dict | None):
-            state = state or {"offset": 0.0, "frozen_at": None}
+            state = _or_real_time(state)
             keep_frozen = state["frozen_at"] is not None if frozen is None else frozen
             if keep_frozen:
                 state["frozen_at"] = epoch
