@@ -36,7 +36,7 @@ from starlette.routing import Mount, Router
 
 from mockserver.core.api import ErrorBody, MockApi
 from mockserver.core.errors import MockError, classify
-from mockserver.http.body import read_body
+from mockserver.http.body import read_whole_body
 from mockserver.http.validation import VALIDATOR_MAP, request_headers
 from mockserver.settings import Settings
 from mockserver.spec.loader import SPEC_DIR, Operation, allowed_methods, load_spec
@@ -310,13 +310,15 @@ def _control_bodies(app: AsyncApp, limit: int, render: Callable[[MockError], Err
     format over `max_body_bytes`), reads a body sent without Content-Type as JSON, as the
     native APIs do (specs/control.yaml, x-mock-assumed), and any case of `application/json` as
     JSON. The body is read whole first, so connexion, which goes by Content-Length, sees a
-    chunked one too."""
+    chunked one too, and a call whose client left before its body ended changes nothing."""
 
     async def control(scope, receive, send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        raw, too_large = await read_body(scope, receive, limit)
+        raw, too_large, complete = await read_whole_body(scope, receive, limit)
+        if not complete:  # the client left mid-body: nothing of it is acted on, nobody to answer
+            return
         if too_large:
             err = render(MockError(413, "payload_too_large", f"request body exceeds {limit} bytes"))
             body = err.encode()

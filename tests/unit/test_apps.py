@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -85,3 +86,48 @@ def test_an_operation_without_a_request_body_ignores_the_one_it_is_sent(http, pa
         plain.headers["content-type"],
     )
     assert "multipart" not in r.text
+
+
+def test_a_control_call_whose_client_leaves_before_its_body_ends_changes_nothing(store_url):
+    """The body so far would parse (`{"seconds": 100}` and padding), but the client declared
+    400 bytes and went away: the clock must not move, and nothing is sent to nobody."""
+    app = build_app(test_settings(store=store_url()))
+    incoming = [
+        {"type": "http.request", "body": b'{"seconds": 100}    ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/__mock/clock/advance",
+        "raw_path": b"/__mock/clock/advance",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"400")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8080),
+    }
+
+    async def call() -> tuple[float, float]:
+        try:
+            await app.ctx.clock.freeze()
+            before = await app.ctx.clock.now()
+            await app(scope, receive, send)
+            return before, await app.ctx.clock.now()
+        finally:
+            await app.ctx.store.close()
+
+    before, after = asyncio.run(call())
+    assert after == before
+    assert sent == []
