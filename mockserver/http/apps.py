@@ -177,9 +177,10 @@ _API_MIDDLEWARES = _middlewares(drop=(SwaggerUIMiddleware, LifespanMiddleware))
 
 @contextlib.contextmanager
 def bundled_specs_trusted():
-    """Connexion re-validates every spec against the OpenAPI meta-schema on each start (~0.3 s
-    for the eleven here, half of build_app). The bundled specs are validated by the test suite
-    (tests/unit/test_specs.py, openapi-spec-validator), so the mock skips that while it builds."""
+    """Connexion re-validates every spec against the OpenAPI meta-schema on each start (~0.4 s
+    for the eleven here, four fifths of build_app). The bundled specs are validated by the test
+    suite (tests/unit/test_specs.py, openapi-spec-validator), so the mock skips that while it
+    builds."""
     own = OpenAPISpecification.__dict__.get("_validate_spec")  # inherited in connexion 3.3
     OpenAPISpecification._validate_spec = classmethod(lambda cls, spec: None)
     try:
