@@ -125,6 +125,9 @@ def uvicorn_config(app, settings: Settings) -> uvicorn.Config:
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
+        # No mocked API has a WebSocket endpoint: an Upgrade request is answered as the plain
+        # request it also is (its API's own 404/405), not left a handshake (uvicorn's bare 500).
+        ws="none",
     )
 
 

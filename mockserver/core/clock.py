@@ -8,7 +8,8 @@ The clock stays in EARLIEST <= now < END (1970 to the end of year 9000, UTC): ev
 timestamp the mock writes is then a four-digit-year ISO-8601 instant, and a day, a TTL or ten
 years of `advance` past any instant the clock can show is still a valid datetime. A move that
 would leave the range raises `ClockRangeError` and changes nothing, so no sum of valid calls can
-take the clock where `iso_utc` fails (issue 23).
+take the clock where `iso_utc` fails (issue 23). Nor can waiting: a running clock that reaches
+the end stops at its last instant, LATEST, and later moves start from there.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "ClockRangeError",
     "EARLIEST",
     "END",
+    "LATEST",
     "iso_utc",
     "parse_iso",
     "from_epoch",
@@ -34,6 +36,7 @@ _KEY = "state"
 
 EARLIEST = 0.0  # 1970-01-01T00:00:00Z
 END = datetime(9001, 1, 1, tzinfo=UTC).timestamp()  # the first instant past the range
+LATEST = math.nextafter(END, -math.inf)  # the last one in it, where a running clock stops
 
 
 class ClockRangeError(ValueError):
@@ -74,6 +77,11 @@ def parse_iso(text: str) -> float:
     return dt.timestamp()
 
 
+def _or_real_time(state: dict | None) -> dict:
+    """The clock's record, or that of a clock never moved: real time, running."""
+    return state or {"offset": 0.0, "frozen_at": None}
+
+
 class Clock:
     """Real time plus `offset_seconds`, or frozen at `frozen_at` (epoch seconds)."""
 
@@ -82,7 +90,7 @@ class Clock:
         self._real_time = real_time
 
     async def state(self) -> dict:
-        return await self._store.get(_NS, _KEY) or {"offset": 0.0, "frozen_at": None}
+        return _or_real_time(await self._store.get(_NS, _KEY))
 
     async def now(self) -> float:
         state = await self._store.get(_NS, _KEY)
@@ -90,18 +98,17 @@ class Clock:
             return self._real_time()
         if state["frozen_at"] is not None:
             return state["frozen_at"]
-        return self._real_time() + state["offset"]
+        return min(self._real_time() + state["offset"], LATEST)
 
     async def describe(self) -> dict:
         state = await self.state()
         now = await self.now()
+        running = state["frozen_at"] is None and now < LATEST
         return {
             "now": iso_utc(now, micros=True),
             "epoch": now,
             "frozen": state["frozen_at"] is not None,
-            "offset_seconds": round(now - self._real_time(), 6)
-            if state["frozen_at"] is not None
-            else state["offset"],
+            "offset_seconds": state["offset"] if running else round(now - self._real_time(), 6),
         }
 
     def record_at(self, epoch: float, *, frozen: bool) -> tuple[str, str, dict]:
@@ -119,12 +126,13 @@ class Clock:
         real = self._real_time()
 
         def move(state: dict | None):
-            state = state or {"offset": 0.0, "frozen_at": None}
+            state = _or_real_time(state)
             if state["frozen_at"] is not None:
                 state["frozen_at"] = _in_range(state["frozen_at"] + seconds, "the new time")
             else:
-                _in_range(real + state["offset"] + seconds, "the new time")
-                state["offset"] += seconds
+                offset = min(state["offset"], LATEST - real)  # from where a stopped clock stands
+                _in_range(real + offset + seconds, "the new time")
+                state["offset"] = offset + seconds
             return state, None
 
         await self._store.update(_NS, _KEY, move)
@@ -133,9 +141,9 @@ class Clock:
         real = self._real_time()
 
         def freeze(state: dict | None):
-            state = state or {"offset": 0.0, "frozen_at": None}
+            state = _or_real_time(state)
             if state["frozen_at"] is None:
-                state["frozen_at"] = real + state["offset"]
+                state["frozen_at"] = min(real + state["offset"], LATEST)
             return state, None
 
         await self._store.update(_NS, _KEY, freeze)
@@ -144,7 +152,7 @@ class Clock:
         real = self._real_time()
 
         def unfreeze(state: dict | None):
-            state = state or {"offset": 0.0, "frozen_at": None}
+            state = _or_real_time(state)
             if state["frozen_at"] is not None:
                 # Time resumes from the frozen instant, so nothing jumps when a test lets go.
                 state["offset"] = state["frozen_at"] - real
@@ -159,7 +167,7 @@ class Clock:
         real = self._real_time()
 
         def set_(state: dict | None):
-            state = state or {"offset": 0.0, "frozen_at": None}
+            state = _or_real_time(state)
             keep_frozen = state["frozen_at"] is not None if frozen is None else frozen
             if keep_frozen:
                 state["frozen_at"] = epoch

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from connexion.exceptions import (
@@ -107,11 +108,7 @@ def classify(exc: BaseException) -> MockError:
     if isinstance(exc, FieldErrors):
         return MockError(400, "validation", exc.detail, fields=exc.fields, violation=True)
     if isinstance(exc, ExtraParameterProblem):
-        fields = [
-            FieldError(name, "unknown", "unknown parameter", location="query")
-            for name in exc.extra_params
-        ]
-        return MockError(400, "validation", exc.detail or "", fields=fields, violation=True)
+        return _extra_parameters(exc)
     if isinstance(exc, UnsupportedMediaTypeProblem):
         return MockError(
             415,
@@ -148,5 +145,30 @@ def classify(exc: BaseException) -> MockError:
             )
         if status == 413:
             return MockError(413, "payload_too_large", "request body too large", violation=True)
-        return MockError(status, "http_error", str(getattr(exc, "detail", "")), headers=headers)
+        if status < 500:
+            detail = getattr(exc, "detail", None) or _phrase(status)
+            return MockError(status, "http_error", str(detail), headers=headers)
+    # Anything else, a server error connexion raised too, is the API's own 500: its detail is
+    # the mock's business (the app's on_error logs it with its traceback), not the client's.
     return MockError(500, "internal", "internal server error")
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
+
+
+# Connexion 3.3 keeps only the text of an ExtraParameterProblem: "Extra query parameter(s) a,b
+# not in spec" (form fields: "formData").
+_EXTRA_PARAMS = re.compile(r"Extra (\w+) parameter\(s\) (.*) not in spec", re.S)
+
+
+def _extra_parameters(exc: ExtraParameterProblem) -> MockError:
+    detail = exc.detail or ""
+    m = _EXTRA_PARAMS.fullmatch(detail)
+    where, names = (m.group(1), m.group(2).split(",")) if m else ("query", [])
+    location = "query" if where == "query" else "body"
+    fields = [FieldError(name, "unknown", "unknown parameter", location=location) for name in names]
+    return MockError(400, "validation", detail, fields=fields, violation=True)

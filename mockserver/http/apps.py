@@ -5,9 +5,12 @@ spec, defines what "valid" means and writes every error answer. One `on_error` t
 connexion or a handler raises into the error format of the API it belongs to (DESIGN.md, "Each
 API speaks its own errors"), never connexion's problem+json.
 
-Connexion's routing is adjusted in two ways (`_Routing`): a path with a stray trailing slash is
-no route (the API's own 404), not Starlette's bare 307 to the path without it, and an integer path
-parameter too long for `int()` reaches validation (the API's 400) instead of failing the router.
+Connexion's routing is adjusted in three ways (`_Routing`): a path with a stray trailing slash is
+no route (the API's own 404), not Starlette's bare 307 to the path without it; an integer path
+parameter too long for `int()` reaches validation (the API's 400) instead of failing the router;
+and an operation that declares no request body ignores the body it is sent (`_RoutingAPI`).
+Every operationId resolves to a method of the API (or of the control handlers), except those of
+the operations the gate answers itself (`gate_methods`), which share one that is never reached.
 """
 
 from __future__ import annotations
@@ -18,28 +21,35 @@ from collections.abc import Callable
 
 import starlette.convertors
 from connexion import AsyncApp
-from connexion.exceptions import ProblemException
+from connexion.exceptions import ProblemException, ResolverError
 from connexion.frameworks.starlette import FloatConverter, IntegerConverter
 from connexion.lifecycle import ConnexionResponse
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.main import ConnexionMiddleware
-from connexion.middleware.routing import RoutingMiddleware, RoutingOperation
+from connexion.middleware.routing import RoutingAPI, RoutingMiddleware, RoutingOperation
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
-from connexion.resolver import Resolver
+from connexion.resolver import Resolution, Resolver
 from connexion.spec import OpenAPISpecification
 from starlette.exceptions import HTTPException
 from starlette.routing import Mount, Router
 
 from mockserver.core.api import ErrorBody, MockApi
 from mockserver.core.errors import MockError, classify
-from mockserver.http.body import read_body
+from mockserver.http.body import read_whole_body
 from mockserver.http.validation import VALIDATOR_MAP, request_headers
 from mockserver.settings import Settings
 from mockserver.spec.loader import SPEC_DIR, Operation, allowed_methods, load_spec
 from mockserver.store import StoreUnavailable
 
-__all__ = ["bundled_specs_trusted", "classify_error", "error_response", "api_app", "control_app"]
+__all__ = [
+    "bundled_specs_trusted",
+    "classify_error",
+    "error_response",
+    "gate_methods",
+    "api_app",
+    "control_app",
+]
 
 log = logging.getLogger("mockserver")
 
@@ -84,9 +94,72 @@ class _Routing(RoutingMiddleware):
         _no_slash_redirects(self.router)
         _register_convertors()
 
-    def add_api(self, *args, **kwargs) -> None:
-        super().add_api(*args, **kwargs)
+    def add_api(self, specification, base_path=None, arguments=None, **kwargs) -> None:
+        """Connexion's `add_api`, with `_RoutingAPI` for its RoutingAPI."""
+        api = _RoutingAPI(
+            specification, base_path=base_path, arguments=arguments, next_app=self.app, **kwargs
+        )
+        for route in self.router.routes:  # a second API at one base path: tried after the first
+            if isinstance(route, Mount) and route.path == api.base_path:
+                route.app.default = api.router
+        self.router.mount(api.base_path, app=api.router)
         _no_slash_redirects(self.router)
+
+
+class _RoutingAPI(RoutingAPI):
+    """An operation that declares no request body ignores the body it is sent, as the compiled
+    path does: connexion reads a form body for every operation (its parameter decorator asks
+    for `request.files()`), so a GET sent with a malformed multipart body was answered 400
+    "Invalid multipart data.", a status its spec does not list."""
+
+    def make_operation(self, operation) -> RoutingOperation:
+        routed = super().make_operation(operation)
+        if not operation.request_body:
+            routed.next_app = _without_content_type(routed.next_app)
+        return routed
+
+
+def _without_content_type(app):
+    async def bodyless(scope, receive, send) -> None:
+        headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+        await app({**scope, "headers": headers}, receive, send)
+
+    return bodyless
+
+
+def gate_methods(api: MockApi) -> frozenset[str]:
+    """The methods the gate answers itself, before either engine: the CORS preflight of an
+    API that documents CORS (`cors_headers`)."""
+    return frozenset({"OPTIONS"} if api.cors_headers() is not None else ())
+
+
+async def _answered_by_gate(**_params) -> None:
+    """The handler of an operation the gate answers itself (`gate_methods`): connexion needs a
+    function for every operation it routes, and no request reaches this one."""
+    raise RuntimeError("an operation the gate answers reached its connexion app")
+
+
+class _Handlers(Resolver):
+    """operationId -> the method of that name on `target` (an API, or the control handlers);
+    an operation whose method the gate answers gets `_answered_by_gate` instead, so the class
+    carries no placeholder for it. Any other operationId without a method (or naming an
+    attribute that is not one) fails the build."""
+
+    def __init__(self, target: object, gated: frozenset[str] = frozenset()) -> None:
+        super().__init__(function_resolver=self._method)
+        self.target = target
+        self.gated = gated
+
+    def _method(self, operation_id: str) -> Callable:
+        method = getattr(self.target, operation_id)
+        if not callable(method):  # connexion would route to it and fail at the first request
+            raise ResolverError(f"{operation_id} is not a method of {type(self.target).__name__}")
+        return method
+
+    def resolve(self, operation) -> Resolution:
+        if operation.method.upper() in self.gated:
+            return Resolution(_answered_by_gate, self.resolve_operation_id(operation))
+        return super().resolve(operation)
 
 
 def _middlewares(drop: tuple = ()) -> list:
@@ -104,9 +177,10 @@ _API_MIDDLEWARES = _middlewares(drop=(SwaggerUIMiddleware, LifespanMiddleware))
 
 @contextlib.contextmanager
 def bundled_specs_trusted():
-    """Connexion re-validates every spec against the OpenAPI meta-schema on each start (~0.3 s
-    for the eleven here, half of build_app). The bundled specs are validated by the test suite
-    (tests/unit/test_specs.py, openapi-spec-validator), so the mock skips that while it builds."""
+    """Connexion re-validates every spec against the OpenAPI meta-schema on each start (~0.4 s
+    for the eleven here, four fifths of build_app). The bundled specs are validated by the test
+    suite (tests/unit/test_specs.py, openapi-spec-validator), so the mock skips that while it
+    builds."""
     own = OpenAPISpecification.__dict__.get("_validate_spec")  # inherited in connexion 3.3
     OpenAPISpecification._validate_spec = classmethod(lambda cls, spec: None)
     try:
@@ -184,7 +258,7 @@ def api_app(api: MockApi, settings: Settings, ops: list[Operation]) -> AsyncApp:
     )
     app.add_api(
         load_spec(api.spec),
-        resolver=Resolver(function_resolver=lambda op_id: getattr(api, op_id)),
+        resolver=_Handlers(api, gate_methods(api)),
         security_map=api.security_map(),
         validate_responses=settings.validate_responses,
         pythonic_params=False,
@@ -214,7 +288,7 @@ def control_app(
     app.add_api(
         load_spec("control.yaml"),
         base_path="/__mock",
-        resolver=Resolver(function_resolver=lambda op_id: getattr(handlers, op_id)),
+        resolver=_Handlers(handlers),
         validate_responses=settings.validate_responses,
         pythonic_params=False,
     )
@@ -223,7 +297,7 @@ def control_app(
             app.add_api(
                 load_spec(f"control/{api.control_spec}"),
                 base_path=f"/__mock/{name}",
-                resolver=Resolver(function_resolver=lambda op_id, api=api: getattr(api, op_id)),
+                resolver=_Handlers(api),
                 validate_responses=settings.validate_responses,
                 pythonic_params=False,
             )
@@ -237,13 +311,15 @@ def _control_bodies(app: AsyncApp, limit: int, render: Callable[[MockError], Err
     format over `max_body_bytes`), reads a body sent without Content-Type as JSON, as the
     native APIs do (specs/control.yaml, x-mock-assumed), and any case of `application/json` as
     JSON. The body is read whole first, so connexion, which goes by Content-Length, sees a
-    chunked one too."""
+    chunked one too, and a call whose client left before its body ended changes nothing."""
 
     async def control(scope, receive, send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        raw, too_large = await read_body(scope, receive, limit)
+        raw, too_large, complete = await read_whole_body(scope, receive, limit)
+        if not complete:  # the client left mid-body: nothing of it is acted on, nobody to answer
+            return
         if too_large:
             err = render(MockError(413, "payload_too_large", f"request body exceeds {limit} bytes"))
             body = err.encode()

@@ -3,12 +3,20 @@ control API share this, so a huge body costs at most `limit` bytes of memory any
 
 from __future__ import annotations
 
-__all__ = ["read_body"]
+__all__ = ["read_body", "read_whole_body"]
 
 
 async def read_body(scope, receive, limit: int) -> tuple[bytes, bool]:
     """(body, too_large). A declared Content-Length over `limit` is refused before any byte is
-    read; a streamed (chunked) body is refused as soon as it passes `limit`."""
+    read; a streamed (chunked) body is refused as soon as it passes `limit`. A client that goes
+    away mid-body leaves what it sent."""
+    raw, too_large, _ = await read_whole_body(scope, receive, limit)
+    return raw, too_large
+
+
+async def read_whole_body(scope, receive, limit: int) -> tuple[bytes, bool, bool]:
+    """(body, too_large, complete), as `read_body`; `complete` is False when the client went
+    away before its body ended: nobody waits for an answer, and no part of it may be acted on."""
     declared = 0
     for k, v in scope["headers"]:
         if k == b"content-length":
@@ -17,17 +25,16 @@ async def read_body(scope, receive, limit: int) -> tuple[bytes, bool]:
             except ValueError:
                 declared = 0
     if declared > limit:
-        return b"", True
+        return b"", True, True
     chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return b"".join(chunks), False, False
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            return b"", True
+            return b"", True, True
         chunks.append(chunk)
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks), False
+            return b"".join(chunks), False, True

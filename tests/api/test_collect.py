@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 import uuid
 
 import httpx
@@ -15,10 +16,10 @@ from mockserver.app import build_app
 from mockserver.http.gate import PURGE_EVERY
 from mockserver.settings import Settings, SettingsError, load_settings
 from mockserver.spec.loader import SPEC_DIR
-from tests.conftest import store_snapshot
+from tests.conftest import SEED_BODIES, advance, seed_body, store_snapshot
 
 URL = "/api/systems/heartbeat"
-SYSTEM = "4cf3053f-d0d5-4b10-b752-ff8f7b63c2f7"
+SYSTEM = SEED_BODIES["collect"]["system_id"]
 AUTH = ("username", "password")  # the document's curl example: --user "username:password"
 SPEC = yaml.safe_load((SPEC_DIR / "collect.yaml").read_text())
 OPERATION = SPEC["paths"]["/systems/heartbeat"]["post"]
@@ -41,10 +42,6 @@ def beat(client, system_id=SYSTEM, auth=AUTH, **kwargs):
 
 def systems(client) -> list[dict]:
     return client.get("/__mock/collect/systems").json()["systems"]
-
-
-def advance(client, seconds):
-    client.post("/__mock/clock/advance", json={"seconds": seconds}).raise_for_status()
 
 
 def validation_error(*errors, **extra) -> dict:
@@ -80,7 +77,7 @@ def test_documented_request_gets_the_documented_200(http):
         URL,
         auth=AUTH,
         headers={"Content-Type": "application/json"},
-        content=b'{"system_id":"4cf3053f-d0d5-4b10-b752-ff8f7b63c2f7"}',
+        content=json.dumps(seed_body("collect"), separators=(",", ":")).encode(),
     )
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from mockserver.http.gate import PURGE_EVERY
-from tests.conftest import store_snapshot
+from tests.conftest import SEED_BODIES, advance, seed_body, store_snapshot
 
 DEVICE = "LCUID-LD-5b1c2d3e-0000-4000-8000-000000000001"
 APP_ID = "LCUID-LAP-5c43c6e0-e03d-45ff-92b1-1bd05122dcb3"
@@ -20,7 +20,7 @@ HEADERS = {
     "Accept": "application/json",
     "AppIdV3": APP_ID,
 }
-BODY = {"lightning_version": "2.4.1", "device_info": ["os:linux", "uptime:3600"]}
+BODY = {**SEED_BODIES["lucit"], "device_info": ["os:linux", "uptime:3600"]}
 LDRI = re.compile(r"^LCUID-LDRI-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 REQUIRED = {
     "message": "The lightning version field is required.",
@@ -54,10 +54,6 @@ def set_clock(http, now):
     http.post("/__mock/clock/set", json={"now": now, "frozen": True}).raise_for_status()
 
 
-def advance(http, seconds):
-    http.post("/__mock/clock/advance", json={"seconds": seconds}).raise_for_status()
-
-
 # --- the seed's own example -----------------------------------------------------------------
 def seed_example(base_url: str, **extra):
     """The Python (Requests) example of 003, verbatim but for the host."""
@@ -79,10 +75,10 @@ def test_seed_python_example_sends_no_body_and_gets_422(http):
 
 
 def test_seed_python_example_with_the_required_body_works(http):
-    response = seed_example(str(http.base_url).rstrip("/"), json={"lightning_version": "2.4.1"})
+    response = seed_example(str(http.base_url).rstrip("/"), json=seed_body("lucit"))
     assert response.status_code == 200
     assert response.json() == {"success": True, "lightning_device_remote_instruction": None}
-    assert device(http, "{lcuid}")["lightning_version"] == "2.4.1"
+    assert device(http, "{lcuid}")["lightning_version"] == SEED_BODIES["lucit"]["lightning_version"]
 
 
 # --- heartbeat and delivery -----------------------------------------------------------------

@@ -13,13 +13,13 @@ import httpx
 import pytest
 
 from mockserver.server import BackgroundServer
-from tests.conftest import drop_prefix, redis_url, test_settings
+from tests.conftest import SEED_BODIES, advance, drop_prefix, redis_url, test_settings
 
 HB = "/v1/game/session/heartbeat"
 CTL = "/__mock/playwave"
-USER = "123456789"
+USER = SEED_BODIES["playwave"]["provider_user_id"]
 KEY = "game-key-1"
-DOC_SESSION = "gs_550e8400-e29b-41d4-a716-446655440000"
+DOC_SESSION = SEED_BODIES["playwave"]["game_session_id"]
 TUNED = {
     "next_heartbeat_in": 30,
     "ttl_seconds": 60,
@@ -49,10 +49,6 @@ def tuned(tuned_server):
         client.post("/__mock/reset").raise_for_status()
         client.post("/__mock/clock/freeze").raise_for_status()
         yield client
-
-
-def advance(http, seconds):
-    http.post("/__mock/clock/advance", json={"seconds": seconds}).raise_for_status()
 
 
 def create(http, **fields) -> str:

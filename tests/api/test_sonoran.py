@@ -4,6 +4,7 @@ limit on the mock clock, configured servers, credentials and bad input."""
 from __future__ import annotations
 
 import http.client
+import json
 import shutil
 import subprocess
 import uuid
@@ -17,12 +18,11 @@ from mockserver.app import build_app
 from mockserver.http.gate import PURGE_EVERY
 from mockserver.server import BackgroundServer
 from mockserver.settings import SettingsError, load_settings
-from tests.conftest import store_snapshot
+from tests.conftest import advance, seed_body, store_snapshot
 
 KEY = "YOUR_API_KEY"
 PATH = "/v2/general/servers/{}/heartbeat"
 T0 = "2026-04-08T21:35:00Z"
-SEED_BODY = b'{\n  "playerCount": 42\n}'
 DAY = 86400  # the default heartbeat_retention_seconds
 
 
@@ -33,10 +33,6 @@ def heartbeat(client, server=1, count=42, key=KEY, **kwargs):
 
 def freeze(client, at=T0):
     client.post("/__mock/clock/set", json={"now": at, "frozen": True}).raise_for_status()
-
-
-def advance(client, seconds):
-    client.post("/__mock/clock/advance", json={"seconds": seconds}).raise_for_status()
 
 
 def servers(client):
@@ -55,7 +51,7 @@ def test_seed_curl_example_gets_200_echoing_the_request(http):
     freeze(http)
     r = http.post(
         PATH.format(1),
-        content=SEED_BODY,
+        content=json.dumps(seed_body("sonoran"), indent=2),  # as the curl example lays it out
         headers={
             "Authorization": f"Bearer {KEY}",
             "Accept": "application/json",

@@ -9,21 +9,10 @@ import httpx
 import pytest
 
 from mockserver.http.gate import PURGE_EVERY
-from tests.conftest import store_snapshot
+from tests.conftest import SEED_BODIES, advance, seed_body, store_snapshot
 
-TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
-SEED_BODY = {
-    "token": TOKEN,
-    "data": {
-        "status": "online",
-        "players": 15,
-        "maxPlayers": 100,
-        "tps": 19.8,
-        "software": "PocketMine-MP",
-        "version": "5.0.0",
-        "heartbeatIntervalSec": 30,
-    },
-}
+TOKEN = SEED_BODIES["statusbadge"]["token"]
+SEED_DATA = seed_body("statusbadge")["data"]  # a private copy of the shared one
 CORS = {
     "access-control-allow-origin": "*",
     "access-control-allow-methods": "GET, POST, OPTIONS",
@@ -36,15 +25,11 @@ def derived(token: str) -> str:
 
 
 def body_with(**data):
-    return {"token": f"sk_live_{uuid.uuid4()}", "data": {**SEED_BODY["data"], **data}}
-
-
-def advance(http, seconds):
-    http.post("/__mock/clock/advance", json={"seconds": seconds}).raise_for_status()
+    return {"token": f"sk_live_{uuid.uuid4()}", "data": {**SEED_DATA, **data}}
 
 
 def test_seed_curl_example_gets_the_documented_answer(http):
-    r = http.post("/api/heartbeat", json=SEED_BODY)
+    r = http.post("/api/heartbeat", json=seed_body("statusbadge"))
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"
     assert r.json() == {
@@ -65,9 +50,9 @@ def test_public_id_is_derived_by_the_documented_rule(http):
     [
         {},
         {"token": TOKEN},
-        {"data": SEED_BODY["data"]},
-        {"token": "", "data": SEED_BODY["data"]},
-        {"token": None, "data": SEED_BODY["data"]},
+        {"data": SEED_DATA},
+        {"token": "", "data": SEED_DATA},
+        {"token": None, "data": SEED_DATA},
         {"token": TOKEN, "data": None},
     ],
 )
@@ -88,7 +73,7 @@ def test_missing_token_or_data_is_the_documented_400(http, payload):
     ],
 )
 def test_bad_token_is_invalid_token_format(http, token):
-    r = http.post("/api/heartbeat", json={"token": token, "data": SEED_BODY["data"]})
+    r = http.post("/api/heartbeat", json={"token": token, "data": SEED_DATA})
     assert r.status_code == 400
     assert r.content == b'{"error":"Invalid token format"}'
 
@@ -137,12 +122,12 @@ def test_rejected_requests_store_nothing(http):
 
 def test_heartbeat_is_stored_with_data_timestamp_and_interval(http):
     http.post("/__mock/clock/set", json={"now": "2026-04-08T21:35:00Z", "frozen": True})
-    http.post("/api/heartbeat", json=SEED_BODY)
+    http.post("/api/heartbeat", json=seed_body("statusbadge"))
     servers = http.get("/__mock/statusbadge/servers").json()["servers"]
     assert len(servers) == 1
     s = servers[0]
     assert s["publicId"] == "srv_pub_a3a9e1ed9732"
-    assert s["data"] == SEED_BODY["data"]
+    assert s["data"] == SEED_DATA
     assert s["lastHeartbeat"] == "2026-04-08T21:35:00Z"
     assert s["heartbeatIntervalSec"] == 30
     assert s["expiresAt"] == "2026-04-08T21:40:00Z"
@@ -151,7 +136,7 @@ def test_heartbeat_is_stored_with_data_timestamp_and_interval(http):
 
 def test_entry_expires_after_the_300_second_ttl(http):
     http.post("/__mock/clock/freeze")
-    http.post("/api/heartbeat", json=SEED_BODY)
+    http.post("/api/heartbeat", json=seed_body("statusbadge"))
     advance(http, 300)
     assert http.get("/api/status/srv_pub_a3a9e1ed9732").status_code == 200
     advance(http, 1)
@@ -163,9 +148,9 @@ def test_entry_expires_after_the_300_second_ttl(http):
 
 def test_a_new_heartbeat_refreshes_the_ttl(http):
     http.post("/__mock/clock/freeze")
-    http.post("/api/heartbeat", json=SEED_BODY)
+    http.post("/api/heartbeat", json=seed_body("statusbadge"))
     advance(http, 200)
-    http.post("/api/heartbeat", json=SEED_BODY)
+    http.post("/api/heartbeat", json=seed_body("statusbadge"))
     advance(http, 200)
     assert http.get("/api/status/srv_pub_a3a9e1ed9732").json()["online"] is False  # 200 s > 60 s
     assert http.get("/__mock/statusbadge/servers").json()["servers"][0]["heartbeats"] == 2
@@ -204,7 +189,7 @@ def test_stale_timeout_follows_the_documented_formula(http, interval, stale_ms):
 
 def test_badge_is_an_svg_that_turns_offline_then_not_found(http):
     http.post("/__mock/clock/freeze")
-    pid = http.post("/api/heartbeat", json=SEED_BODY).json()["publicId"]
+    pid = http.post("/api/heartbeat", json=seed_body("statusbadge")).json()["publicId"]
     r = http.get(f"/api/badge/{pid}")
     assert r.status_code == 200
     assert r.headers["content-type"] == "image/svg+xml"
@@ -241,7 +226,10 @@ def test_cors_preflight_answers_with_the_documented_headers(http, path):
 
 
 def test_cors_headers_are_on_success_and_error_answers(http):
-    for r in (http.post("/api/heartbeat", json=SEED_BODY), http.post("/api/heartbeat", json={})):
+    for r in (
+        http.post("/api/heartbeat", json=seed_body("statusbadge")),
+        http.post("/api/heartbeat", json={}),
+    ):
         for name, value in CORS.items():
             assert r.headers[name] == value
 
@@ -254,7 +242,9 @@ def test_wrong_method_is_405_with_allow(http):
 
 
 def test_no_rate_limit(http):
-    statuses = {http.post("/api/heartbeat", json=SEED_BODY).status_code for _ in range(30)}
+    statuses = {
+        http.post("/api/heartbeat", json=seed_body("statusbadge")).status_code for _ in range(30)
+    }
     assert statuses == {200}
 
 
@@ -273,7 +263,7 @@ def test_soak_dead_servers_leave_the_store(make_server):
             assert client.post("/api/heartbeat", json=body_with()).status_code == 200
         assert stored_records(server) == 300
         advance(client, 300 + PURGE_EVERY + 1)
-        assert client.post("/api/heartbeat", json=SEED_BODY).status_code == 200
+        assert client.post("/api/heartbeat", json=seed_body("statusbadge")).status_code == 200
         assert stored_records(server) == 1
 
 
@@ -283,12 +273,14 @@ def test_the_purge_still_runs_after_the_clock_was_set_back(make_server):
     server = make_server()
     with httpx.Client(base_url=server.url) as client:
         client.post("/__mock/clock/set", json={"now": "2031-01-01T00:00:00Z", "frozen": True})
-        assert client.post("/api/heartbeat", json=SEED_BODY).status_code == 200  # schedules
+        assert (
+            client.post("/api/heartbeat", json=seed_body("statusbadge")).status_code == 200
+        )  # schedules
         client.post("/__mock/clock/set", json={"now": "2030-01-01T00:00:00Z", "frozen": True})
         for _ in range(20):
             assert client.post("/api/heartbeat", json=body_with()).status_code == 200
         advance(client, 300 + PURGE_EVERY + 1)
-        assert client.post("/api/heartbeat", json=SEED_BODY).status_code == 200
+        assert client.post("/api/heartbeat", json=seed_body("statusbadge")).status_code == 200
         assert stored_records(server) == 1
 
 
@@ -297,7 +289,7 @@ def test_an_entry_whose_ttl_ends_past_9999_shows_the_last_instant_it_can(make_se
     server = make_server(api_settings={"statusbadge": {"ttl_seconds": 40 * 365 * 86400 * 1000}})
     with httpx.Client(base_url=server.url, timeout=10) as http:
         http.post("/__mock/clock/set", json={"now": "9000-12-31T23:58:00Z", "frozen": True})
-        pid = http.post("/api/heartbeat", json=SEED_BODY).json()["publicId"]
+        pid = http.post("/api/heartbeat", json=seed_body("statusbadge")).json()["publicId"]
         status = http.get(f"/api/status/{pid}")
         assert status.status_code == 200
         assert status.json()["expiresAt"] == "9999-12-31T23:59:59Z"

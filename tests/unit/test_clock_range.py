@@ -8,8 +8,18 @@ import math
 
 import pytest
 
-from mockserver.core.clock import EARLIEST, END, Clock, ClockRangeError, iso_utc, parse_iso
+from mockserver.core.clock import (
+    EARLIEST,
+    END,
+    LATEST,
+    Clock,
+    ClockRangeError,
+    iso_utc,
+    parse_iso,
+)
+from mockserver.store import open_store
 from mockserver.store.memory import MemoryStore
+from tests.conftest import advance
 
 TEN_YEARS = 315_360_000  # the control API's bound on one advance
 
@@ -73,3 +83,90 @@ def test_every_instant_in_range_and_ten_years_past_it_can_be_written(epoch):
 def test_parse_iso_raises_value_error_only(text):
     with pytest.raises(ValueError):
         parse_iso(text)
+
+
+class MovingReal:
+    """The wall clock a Clock reads, moved by the test (no waiting)."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def on_store(store_url, steps) -> None:
+    """`steps(clock, real)` on a Clock over the store under test (memory, then a real Redis)."""
+
+    async def go() -> None:
+        store = open_store(store_url())
+        real = MovingReal(1_800_000_000.0)
+        try:
+            await steps(Clock(store, real_time=real), real)
+        finally:
+            await store.close()
+
+    run(go())
+
+
+def test_a_running_clock_stops_at_the_end_of_its_range(store_url):
+    async def steps(clock: Clock, real: MovingReal) -> None:
+        await clock.set(END - 1, frozen=False)
+        real.t += 3600  # an hour of waiting: an hour more than the range has left
+        assert await clock.now() == LATEST
+        described = await clock.describe()
+        assert described["epoch"] == LATEST and not described["frozen"]
+        assert described["now"] == iso_utc(LATEST, micros=True)
+        assert described["now"].startswith("9000-12-31T23:59:59.")
+
+    on_store(store_url, steps)
+
+
+def test_moves_of_a_stopped_clock_start_from_the_end(store_url):
+    """Not from where it would be had it kept running: advancing by 0 is still allowed, more
+    than is left is refused and changes nothing, and freezing holds the last instant."""
+
+    async def steps(clock: Clock, real: MovingReal) -> None:
+        await clock.set(END - 1, frozen=False)
+        real.t += 3600
+        await clock.advance(0)
+        assert await clock.now() == LATEST
+        before = await clock.state()
+        with pytest.raises(ClockRangeError):
+            await clock.advance(1)
+        assert await clock.state() == before
+        await clock.advance(-60)
+        assert await clock.now() == pytest.approx(LATEST - 60)
+        await clock.freeze()
+        real.t += 3600
+        assert await clock.now() == pytest.approx(LATEST - 60)
+
+    on_store(store_url, steps)
+
+
+def test_a_clock_left_running_into_the_end_freezes_there(store_url):
+    async def steps(clock: Clock, real: MovingReal) -> None:
+        await clock.set(END - 1, frozen=False)
+        real.t += 10
+        await clock.freeze()
+        assert (await clock.state())["frozen_at"] == LATEST
+        await clock.unfreeze()
+        real.t += 5
+        assert await clock.now() == LATEST
+
+    on_store(store_url, steps)
+
+
+def test_the_live_mock_clock_stops_at_the_end_of_its_range(http):
+    """Over HTTP on each store: the clock set running at the last instant of its range reads no
+    later (the request itself took real time), and moves from there are answered as documented:
+    more than is left is 400 and changes nothing, none is fine."""
+    r = http.post("/__mock/clock/set", json={"now": iso_utc(LATEST, micros=True), "frozen": False})
+    assert r.status_code == 200, r.text
+    assert http.post("/__mock/clock/advance", json={"seconds": 1}).status_code == 400
+    for _ in range(3):
+        clock = advance(http, 0)
+        assert clock["epoch"] <= LATEST and clock["now"].startswith("9000-12-31T23:59:59.9999")
+        assert not clock["frozen"]
+    http.post("/__mock/clock/freeze").raise_for_status()
+    assert http.get("/__mock/clock").json()["epoch"] <= LATEST

@@ -8,11 +8,13 @@ from connexion.exceptions import (
     BadRequestProblem,
     ExtraParameterProblem,
     Forbidden,
+    InternalServerError,
     NonConformingResponseBody,
     OAuthProblem,
     OAuthResponseProblem,
     OAuthScopeProblem,
     ProblemException,
+    ServerError,
     Unauthorized,
     UnsupportedMediaTypeProblem,
 )
@@ -40,16 +42,17 @@ def test_field_errors_keep_every_failing_field():
     assert err.message == "a: required; b.c: not a string"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="core/errors.py reads ExtraParameterProblem.extra_params, which connexion 3.3 does not "
-    "keep (only its detail): classify raises instead (reported to the lead)",
-)
 def test_an_unknown_query_parameter_names_each_parameter():
     err = classify(ExtraParameterProblem(param_type="query", extra_params=["x", "y"]))
     assert (err.status, err.kind, err.violation) == (400, "validation", True)
     assert fields(err) == [("x", "unknown", "query"), ("y", "unknown", "query")]
+    assert err.message == "Extra query parameter(s) x,y not in spec"
+
+
+def test_an_unknown_form_field_is_named_in_the_body():
+    err = classify(ExtraParameterProblem(param_type="formData", extra_params=["z"]))
+    assert (err.status, err.kind, err.violation) == (400, "validation", True)
+    assert fields(err) == [("z", "unknown", "body")]
 
 
 def test_an_unsupported_media_type_is_415_on_the_content_type_header():
@@ -137,6 +140,32 @@ def test_another_http_status_keeps_its_status_detail_and_headers():
         "busy",
         {"Retry-After": "3"},
     )
+
+
+@pytest.mark.parametrize(
+    ("exc", "message"),
+    [(ProblemException(status=409), "Conflict"), (ProblemException(status=499), "error")],
+)
+def test_another_http_status_without_detail_says_its_reason_not_none(exc, message):
+    assert (classify(exc).kind, classify(exc).message) == ("http_error", message)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        InternalServerError(detail="secret detail"),
+        ServerError(status=501, detail="secret detail"),
+        ProblemException(status=502, detail="secret detail"),
+        HTTPException(500, detail="secret detail"),
+    ],
+    ids=["InternalServerError", "ServerError-501", "ProblemException-502", "HTTPException-500"],
+)
+def test_a_server_error_connexion_raises_is_the_apis_own_500(exc):
+    """Not `http_error` with connexion's detail: the API's `internal` kind, which each API
+    renders as its documented (or assumed) 500, and which tells the client nothing inside."""
+    err = classify(exc)
+    assert (err.status, err.kind, err.message) == (500, "internal", "internal server error")
+    assert not err.violation
 
 
 @pytest.mark.parametrize("exc", [ValueError("secret detail"), KeyError("k"), RuntimeError()])

@@ -59,3 +59,31 @@ def test_background_server_on_0_0_0_0_with_a_token_or_no_control_serves(settings
             assert heartbeat.status_code == 200
             health = client.get("/__mock/health")
             assert health.status_code == (401 if settings.get("control_token") else 404)
+
+
+def _upgrade(port: int, path: str) -> bytes:
+    """A WebSocket handshake request, answered by the time the server closes the connection."""
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, close\r\n"
+        "Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("path", "status"), [("/api/heartbeat", b"405"), ("/__mock/health", b"200")]
+)
+def test_a_websocket_upgrade_is_an_ordinary_request_not_a_500(path, status):
+    """No mocked API has a WebSocket endpoint: the Upgrade header is ignored (RFC 9110 7.8)
+    and the request gets the answer it would get without it, in the API's own format, where
+    uvicorn answered a handshake the app never completed with a bare 500."""
+    with BackgroundServer(Settings(port=0)) as server:
+        answer = _upgrade(server.port, path)
+    assert answer.split(b"\r\n", 1)[0].split(b" ")[1] == status, answer[:200]
+    assert b"application/json" in answer.split(b"\r\n\r\n", 1)[0]

@@ -138,11 +138,6 @@ class StatusbadgeApi(MockApi):
         message, colour, status = rules.badge(rec, rec and self._verdict(rec, now))
         return badge_svg("server", message, colour), status, SVG
 
-    # Connexion resolves every operation of the spec to a method, the documented OPTIONS
-    # preflights too; the gate answers those itself (cors_headers), so none ever reaches here.
-    statusbadge_preflight_heartbeat = statusbadge_preflight_badge = None
-    statusbadge_preflight_status = None
-
     # --- control routes (/__mock/statusbadge) ----------------------------------------------
     async def statusbadge_list_servers(self):
         now = await self.clock.now()
