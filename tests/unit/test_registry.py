@@ -161,3 +161,20 @@ def test_every_operation_names_a_handler_and_the_gates_own_name_none():
                 assert not hasattr(type(api), op.operation_id), f"{name}: placeholder {op}"
             else:
                 assert callable(getattr(api, op.operation_id, None)), f"{name}: no handler {op}"
+
+
+def test_no_handler_takes_arbitrary_keyword_arguments():
+    """Connexion hands a handler with `**kwargs` every query parameter the client sends, and logs
+    an ERROR for each one the spec does not define: a client's stray `?debug=1` must not put an
+    error in the user's log (collect's heartbeat did)."""
+    import inspect
+
+    apis = build_app(Settings(store="memory")).ctx.apis
+    for name, api in apis.items():
+        gate = gate_methods(api)
+        for op in operations(parsed_spec(api.spec)):
+            if op.method in gate:
+                continue
+            params = inspect.signature(getattr(api, op.operation_id)).parameters.values()
+            kinds = {p.kind for p in params}
+            assert inspect.Parameter.VAR_KEYWORD not in kinds, f"{name}: {op.operation_id}(**)"

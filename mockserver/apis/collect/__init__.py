@@ -128,7 +128,7 @@ class CollectApi(MockApi):
         self.fake = CollectFake(ctx.store, config)
 
     # --- native API ------------------------------------------------------------------------
-    async def collect_heartbeat(self, body, user: str | None = None, **_):
+    async def collect_heartbeat(self, body, user: str | None = None):
         system_id = _parsed(body)["system_id"]
         if not rules.system_allowed(system_id, self.config.systems):
             raise InsufficientPermissions(f"system {system_id!r} is not registered")
