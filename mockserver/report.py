@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from mockserver.core.api import CadencePolicy, MockApi
 from mockserver.core.clock import iso_utc
+from mockserver.drift import DriftTally, drift_lines
 
 __all__ = ["ReportBuilder", "build_report", "gaps_over_timeouts", "render_text"]
 
@@ -117,6 +118,7 @@ class _ApiTally:
         self.newest: dict[str, dict] = {}
         self.marks: dict[str, list[dict]] = defaultdict(list)  # faulted heartbeats too
         self.faults: dict[str, dict] = {}  # fault id -> requests it applied to, first and last
+        self.drift = DriftTally()  # proxied answers off the spec (issue 19)
 
 
 class ReportBuilder:
@@ -137,6 +139,7 @@ class ReportBuilder:
             return
         tally.requests += 1
         tally.statuses[str(e["status"])] += 1
+        tally.drift.add(e)
         if e.get("fault"):
             tally.faulted += 1
             _tally_fault(tally.faults, e)
@@ -174,6 +177,8 @@ class ReportBuilder:
             }
             if tally.faults:  # present only when a fault applied
                 report["apis"][name]["faults"] = list(tally.faults.values())
+            if tally.drift:  # present only when the API was proxied
+                report["apis"][name]["drift"] = tally.drift.build()
         return report
 
     def _client(self, api: MockApi, tally: _ApiTally, identity: str, beats, now) -> dict:
@@ -253,6 +258,7 @@ def render_text(report: dict) -> str:
             lines.append(
                 f"  invalid #{bad['id']} {bad['method']} {bad['path']} -> {bad['status']}: {why}"
             )
+        lines += drift_lines(r)
         for f in r.get("faults", []):
             step = f["scenario"]
             made = f" (scenario {step['name']} step {step['step']})" if step else ""

@@ -231,6 +231,11 @@ def check_proxy(config: Any, where: Callable[[str], str]) -> None:
             raise ValueError(
                 f"{where('proxy')}: expected an http:// or https:// service root, got {url!r}"
             )
+        if "@" in parts.netloc:  # httpx would send them as Basic auth over the client's own
+            raise ValueError(
+                f"{where('proxy')}: a service root without credentials; the client's own "
+                "headers go to the upstream as sent"
+            )
     timeout = config.proxy_timeout_seconds
     if not 0 < timeout <= 3600:
         raise ValueError(

@@ -75,9 +75,9 @@ class UpstreamAnswer:
 class UpstreamFailure(Exception):
     """No usable answer: 502 (refused, reset, TLS, a broken answer) or 504 (too slow)."""
 
-    def __init__(self, status: int, cause: str, ms: float) -> None:
+    def __init__(self, status: int, kind: str, cause: str, ms: float) -> None:
         super().__init__(cause)
-        self.status, self.cause, self.ms = status, cause, ms
+        self.status, self.kind, self.cause, self.ms = status, kind, cause, ms
 
 
 def _without(headers: list[tuple[bytes, bytes]], drop: frozenset[str]) -> list[tuple[bytes, bytes]]:
@@ -150,10 +150,15 @@ class Upstream:
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException) as exc:
             ms = (loop.time() - started) * 1000
-            raise UpstreamFailure(504, f"timeout after {timeout:g} s: {_cause(exc)}", ms) from None
+            cause = f"no answer within {timeout:g} s"
+            detail = _cause(exc)
+            if detail and detail not in ("TimeoutError", "CancelledError"):
+                cause += f": {detail}"
+            raise UpstreamFailure(504, "upstream_timeout", cause, ms) from None
         except (httpx.HTTPError, ssl.SSLError, OSError, ValueError) as exc:
             ms = (loop.time() - started) * 1000
-            raise UpstreamFailure(502, f"{_kind(exc)}: {_cause(exc)}", ms) from None
+            kind, words = _kind(exc)
+            raise UpstreamFailure(502, kind, f"{words}: {_cause(exc)}", ms) from None
         ms = (loop.time() - started) * 1000
         kept = _without(list(response.headers.raw), _RESPONSE_DROP)
         checked: dict[str, str] = {}
@@ -169,17 +174,24 @@ class Upstream:
                 await client.aclose()
 
 
-def _kind(exc: BaseException) -> str:
+def _kind(exc: BaseException) -> tuple[str, str]:
+    """(the violation's rule, the cause in words) for a failed exchange."""
     text = f"{exc} {exc.__cause__ or exc.__context__ or ''}".lower()
     if isinstance(exc, httpx.ConnectError) and ("ssl" in text or "certificate" in text):
-        return "TLS error"
+        return "upstream_tls", "TLS error"
     if isinstance(exc, httpx.ConnectError) and _refused(exc):
-        return "connection refused"
+        return "upstream_refused", "connection refused"
     if isinstance(exc, httpx.ConnectError):
-        return "connection failed"
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
-        return "connection dropped"
-    return "upstream error"
+        return "upstream_unreachable", "connection failed"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return "upstream_dropped", "connection dropped before a whole answer"
+    if isinstance(exc, _TooLarge):
+        return "upstream_too_large", "answer refused"
+    return "upstream_error", "upstream error"
+
+
+class _TooLarge(ValueError):
+    pass
 
 
 def _refused(exc: BaseException | None) -> bool:
@@ -197,7 +209,7 @@ async def _read_capped(response: httpx.Response) -> bytes:
     async for chunk in response.aiter_raw():
         size += len(chunk)
         if size > UPSTREAM_BODY_LIMIT:
-            raise ValueError(f"the answer is over {UPSTREAM_BODY_LIMIT} bytes")
+            raise _TooLarge(f"the answer is over {UPSTREAM_BODY_LIMIT} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -315,6 +327,8 @@ class GateProxy:
             cause = _without_userinfo(failure.cause, config.proxy)
             entry["proxied"] = {"url": url, "status": None, "ms": round(failure.ms, 1)}
             entry["proxied"]["error"] = cause
+            violation = {"key": "upstream", "rule": failure.kind, "message": cause, "value": ""}
+            state["violations"].append({**violation, "location": "response"})
             kind = "gateway_timeout" if failure.status == 504 else "bad_gateway"
             return await self.respond(
                 send, self.api.render_error(_error(failure.status, kind, cause))
