@@ -14,219 +14,22 @@ Config has (mockserver.core.config.ProxySettings).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import ssl
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import httpx
 from connexion.middleware.request_validation import RequestValidationMiddleware
 
 from mockserver.http.exchange import replay_body
-from mockserver.http.proxy_check import ResponseSpec, _decoded
-
-__all__ = [
-    "GateProxy",
-    "MAX_CONNECTIONS",
-    "UPSTREAM_BODY_LIMIT",
-    "Upstream",
-    "UpstreamAnswer",
-    "UpstreamFailure",
-    "proxy_overrides",
-    "proxy_summary",
-    "redacted_url",
-    "stop_before_handlers",
-]
-
-MAX_CONNECTIONS = 20  # per proxied API: a bounded pool, like a client's own
-UPSTREAM_BODY_LIMIT = 16 * 1024 * 1024  # an answer larger than this is a 502, not memory gone
-
-# RFC 9110 7.6.1: hop-by-hop fields belong to one connection, never forwarded. Host and the
-# framing (Content-Length) are the new connection's own.
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
+from mockserver.http.proxy_check import ResponseSpec, decoded_body
+from mockserver.http.upstream import (
+    Upstream,
+    UpstreamFailure,
+    redacted_url,
+    response_length,
+    upstream_url,
 )
-_REQUEST_DROP = HOP_BY_HOP | {"host", "content-length"}
-# The server in front adds its own Date (a second one would make the answer invalid).
-_RESPONSE_DROP = HOP_BY_HOP | {"content-length", "date"}
 
-
-@dataclass
-class UpstreamAnswer:
-    status: int
-    headers: list[tuple[bytes, bytes]]  # as received, minus hop-by-hop fields
-    body: bytes  # as received (still Content-Encoded)
-    ms: float
-    checked: dict[str, str] = field(default_factory=dict)  # lower-case name -> first value
-
-
-class UpstreamFailure(Exception):
-    """No usable answer: 502 (refused, reset, TLS, a broken answer) or 504 (too slow)."""
-
-    def __init__(self, status: int, kind: str, cause: str, ms: float) -> None:
-        super().__init__(cause)
-        self.status, self.kind, self.cause, self.ms = status, kind, cause, ms
-
-
-def _without(headers: list[tuple[bytes, bytes]], drop: frozenset[str]) -> list[tuple[bytes, bytes]]:
-    """`headers` without the `drop` names and without those the Connection header names."""
-    named = {
-        token.strip().lower()
-        for k, v in headers
-        if k.lower() == b"connection"
-        for token in v.decode("latin-1").split(",")
-    }
-    return [
-        (k, v)
-        for k, v in headers
-        if (name := k.decode("latin-1").lower()) not in drop and name not in named
-    ]
-
-
-def _cause(exc: BaseException) -> str:
-    """The failure in a few words, with the innermost reason (`Connection refused`, a
-    certificate), which httpx's own message ("All connection attempts failed") hides."""
-    seen, inner = [], exc
-    while inner is not None and len(seen) < 8:
-        seen.append(inner)
-        inner = inner.__cause__ or inner.__context__
-    reasons = [getattr(e, "strerror", None) or getattr(e, "reason", None) or str(e) for e in seen]
-    detail = "; ".join(dict.fromkeys(r for r in reasons if r)) or type(exc).__name__
-    return detail[:200]
-
-
-class Upstream:
-    """One pooled `httpx.AsyncClient` for one API's upstream, made on first use (a mock that
-    is never proxied opens nothing) and made anew when its URL or timeout change at run time."""
-
-    def __init__(self) -> None:
-        self._client: httpx.AsyncClient | None = None
-        self._key: tuple[str, float] | None = None
-        self._old: list[httpx.AsyncClient] = []
-
-    def _pool(self, root: str, timeout: float) -> httpx.AsyncClient:
-        if self._client is None or self._key != (root, timeout):
-            if self._client is not None:
-                self._old.append(self._client)  # closed at shutdown: requests may be in flight
-            limits = httpx.Limits(
-                max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
-            )
-            # trust_env=False: the upstream is the URL the settings name, not one that an
-            # HTTP(S)_PROXY variable of the machine redirects (or leaks credentials) to.
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(timeout), limits=limits, trust_env=False
-            )
-            self._key = (root, timeout)
-        return self._client
-
-    async def forward(self, root: str, timeout: float, scope: dict, raw: bytes) -> UpstreamAnswer:
-        """The request as the client sent it (method, path, query, headers minus hop-by-hop,
-        body) to `root` + its native path; the whole exchange within `timeout` seconds."""
-        client = self._pool(root, timeout)
-        query = scope.get("query_string", b"").decode("latin-1")
-        url = upstream_url(root, scope.get("raw_path") or scope["path"].encode(), query)
-        headers = _without(list(scope["headers"]), _REQUEST_DROP)
-        loop = asyncio.get_running_loop()
-        started = loop.time()  # real elapsed time of the upstream's answer, not the mock clock
-        try:
-            async with asyncio.timeout(timeout):
-                request = client.build_request(scope["method"], url, headers=headers, content=raw)
-                response = await client.send(request, stream=True)
-                try:
-                    body = await _read_capped(response)
-                finally:
-                    await response.aclose()
-        except (TimeoutError, httpx.TimeoutException) as exc:
-            ms = (loop.time() - started) * 1000
-            cause = f"no answer within {timeout:g} s"
-            detail = _cause(exc)
-            if detail and detail not in ("TimeoutError", "CancelledError"):
-                cause += f": {detail}"
-            raise UpstreamFailure(504, "upstream_timeout", cause, ms) from None
-        except (httpx.HTTPError, ssl.SSLError, OSError, ValueError) as exc:
-            ms = (loop.time() - started) * 1000
-            kind, words = _kind(exc)
-            raise UpstreamFailure(502, kind, f"{words}: {_cause(exc)}", ms) from None
-        ms = (loop.time() - started) * 1000
-        kept = _without(list(response.headers.raw), _RESPONSE_DROP)
-        checked: dict[str, str] = {}
-        for k, v in kept:
-            checked.setdefault(k.decode("latin-1").lower(), v.decode("latin-1"))
-        return UpstreamAnswer(response.status_code, kept, body, ms, checked)
-
-    async def aclose(self) -> None:
-        clients = [c for c in [self._client, *self._old] if c is not None]
-        self._client, self._key, self._old = None, None, []
-        for client in clients:
-            with contextlib.suppress(Exception):
-                await client.aclose()
-
-
-def _kind(exc: BaseException) -> tuple[str, str]:
-    """(the violation's rule, the cause in words) for a failed exchange."""
-    text = f"{exc} {exc.__cause__ or exc.__context__ or ''}".lower()
-    if isinstance(exc, httpx.ConnectError) and ("ssl" in text or "certificate" in text):
-        return "upstream_tls", "TLS error"
-    if isinstance(exc, httpx.ConnectError) and _refused(exc):
-        return "upstream_refused", "connection refused"
-    if isinstance(exc, httpx.ConnectError):
-        return "upstream_unreachable", "connection failed"
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
-        return "upstream_dropped", "connection dropped before a whole answer"
-    if isinstance(exc, _TooLarge):
-        return "upstream_too_large", "answer refused"
-    return "upstream_error", "upstream error"
-
-
-class _TooLarge(ValueError):
-    pass
-
-
-def _refused(exc: BaseException | None) -> bool:
-    for _ in range(8):
-        if exc is None:
-            return False
-        if isinstance(exc, ConnectionRefusedError) or getattr(exc, "errno", None) == 111:
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-async def _read_capped(response: httpx.Response) -> bytes:
-    chunks, size = [], 0
-    async for chunk in response.aiter_raw():
-        size += len(chunk)
-        if size > UPSTREAM_BODY_LIMIT:
-            raise _TooLarge(f"the answer is over {UPSTREAM_BODY_LIMIT} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def upstream_url(root: str, raw_path: bytes, query: str) -> str:
-    """The service root + the native path as the client sent it (still percent-encoded)."""
-    url = root.rstrip("/") + raw_path.decode("latin-1")
-    return f"{url}?{query}" if query else url
-
-
-def redacted_url(url: str, redactor: Any) -> str:
-    """`url` for the journal and the console: no user:password, secret query values masked."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rpartition("@")[2]
-    if "@" in parts.netloc:
-        netloc = "***@" + netloc
-    return urlunsplit((parts.scheme, netloc, parts.path, redactor.query(parts.query), ""))
+__all__ = ["GateProxy", "proxy_overrides", "proxy_summary", "stop_before_handlers"]
 
 
 def stop_before_handlers(app: Any) -> None:
@@ -320,30 +123,42 @@ class GateProxy:
             self.redactor,
         )
         try:
+            if self.upstream.loops(x.scope["headers"]):
+                cause = "proxy loop: the upstream sent this mock's own request back"
+                raise UpstreamFailure(502, "upstream_loop", cause, 0.0)
             got = await self.upstream.forward(
                 config.proxy, config.proxy_timeout_seconds, x.scope, x.raw
             )
         except UpstreamFailure as failure:
-            cause = _without_userinfo(failure.cause, config.proxy)
-            entry["proxied"] = {"url": url, "status": None, "ms": round(failure.ms, 1)}
-            entry["proxied"]["error"] = cause
-            violation = {"key": "upstream", "rule": failure.kind, "message": cause, "value": ""}
-            state["violations"].append({**violation, "location": "response"})
-            kind = "gateway_timeout" if failure.status == 504 else "bad_gateway"
-            return await self.respond(
-                send, self.api.render_error(_error(failure.status, kind, cause))
-            )
+            return await self._failed(x, url, failure, send)
         entry["proxied"] = {"url": url, "status": got.status, "ms": round(got.ms, 1)}
         state["violations"].extend(
             self.spec().violations(
                 state["operation"], x.scope["method"], got.status, got.checked, got.body
             )
         )
-        headers = [*got.headers, (b"content-length", str(len(got.body)).encode())]
+        length = str(len(got.body)).encode()
+        if x.scope["method"] == "HEAD":  # no body, but the length a GET would have
+            length = response_length(got) or length
+        headers = [*got.headers, (b"content-length", length)]
         await send({"type": "http.response.start", "status": got.status, "headers": headers})
         await send({"type": "http.response.body", "body": got.body})
-        shown = _decoded(got.body, got.checked.get("content-encoding", ""))
+        shown = decoded_body(got.body, got.checked.get("content-encoding", ""))
         return got.status, got.body if shown is None else shown
+
+    async def _failed(self, x: Any, url: str, failure: UpstreamFailure, send) -> tuple[int, bytes]:
+        """No answer to pass on: the API's own 502/504, journaled with the cause."""
+        cause = _without_userinfo(failure.cause, self.api.config.proxy)
+        x.entry["proxied"] = {
+            "url": url,
+            "status": None,
+            "ms": round(failure.ms, 1),
+            "error": cause,
+        }
+        violation = {"key": "upstream", "rule": failure.kind, "message": cause, "value": ""}
+        x.state["violations"].append({**violation, "location": "response"})
+        kind = "gateway_timeout" if failure.status == 504 else "bad_gateway"
+        return await self.respond(send, self.api.render_error(_error(failure.status, kind, cause)))
 
     def spec(self) -> ResponseSpec:
         if self._spec is None:  # resolved on first use: an API never proxied costs nothing

@@ -19,7 +19,7 @@ from jsonschema import Draft4Validator
 
 from mockserver.spec.loader import HTTP_METHODS, load_spec
 
-__all__ = ["MAX_VIOLATIONS", "ResponseSpec"]
+__all__ = ["MAX_VIOLATIONS", "ResponseSpec", "decoded_body"]
 
 MAX_VIOLATIONS = 20  # per answer: a body wrong everywhere is not a journal's worth of lines
 _VALUE_CHARS = 80
@@ -32,7 +32,7 @@ def _violation(key: str, rule: str, message: str, value: Any = "") -> dict:
     return {"key": key, "rule": rule, "message": message, "value": text, "location": "response"}
 
 
-def _decoded(body: bytes, encoding: str) -> bytes | None:
+def decoded_body(body: bytes, encoding: str) -> bytes | None:
     """The body as the client reads it after its Content-Encoding, or None (not checkable)."""
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
@@ -144,7 +144,7 @@ class ResponseSpec:
         schema = (declared[matched] or {}).get("schema")
         if not schema or not _is_json(mime):
             return []
-        text = _decoded(body, headers.get("content-encoding", ""))
+        text = decoded_body(body, headers.get("content-encoding", ""))
         if text is None:
             return []  # an encoding this check cannot read: not judged
         try:

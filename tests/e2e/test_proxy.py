@@ -191,6 +191,11 @@ class DriftUpstream:
                 if self.release.is_set():
                     break
                 await asyncio.sleep(0.1)
+        if scope["method"] == "HEAD":  # the length a GET would have, no body
+            start = [(b"content-type", b"image/svg+xml"), (b"content-length", b"57")]
+            await send({"type": "http.response.start", "status": 200, "headers": start})
+            await send({"type": "http.response.body", "body": b""})
+            return
         if self.mode == "drop":
             send.__self__.transport.close()  # uvicorn's cycle: no answer at all
             return
@@ -327,6 +332,26 @@ def test_the_proxy_target_changes_at_run_time(make_server, drift):
         assert px.post("/api/heartbeat", json=seed_body("statusbadge")).json()["publicId"] == 42
         r = px.patch("/__mock/settings/statusbadge", json={"proxy": "ftp://nowhere"})
         assert r.status_code == 400 and "http:// or https://" in r.text
+
+
+def test_a_head_answer_keeps_the_upstreams_length(make_server, drift):
+    proxy = proxied_to(make_server, drift.url)
+    with client(proxy) as px:
+        r = px.head("/api/badge/srv_pub_a3a9e1ed9732")
+    assert r.status_code == 200 and r.headers["content-length"] == "57" and r.content == b""
+
+
+def test_a_proxy_that_names_itself_is_a_502_not_a_loop(make_server):
+    proxy = make_server()
+    with client(proxy) as px:
+        px.patch("/__mock/settings/statusbadge", json={"proxy": proxy.url}).raise_for_status()
+        r = px.post("/api/heartbeat", json=seed_body("statusbadge"))
+        assert r.status_code == 502
+        entries = journal(px)
+    assert len(entries) == 2  # the request, and its one trip back, refused (journaled first)
+    inner, outer = entries
+    assert inner["proxied"]["error"].startswith("proxy loop") and inner["status"] == 502
+    assert outer["proxied"]["status"] == 502 and "error" not in outer["proxied"]
 
 
 # --- strict mode --------------------------------------------------------------------------------
