@@ -249,6 +249,7 @@ def test_a_field_of_the_wrong_type_is_a_response_violation_and_the_answer_goes_b
         r = px.post("/api/heartbeat", json=seed_body("statusbadge"))
         assert r.status_code == 200 and r.json()["publicId"] == 42  # unchanged
         assert r.headers["x-upstream"] == "drift"
+        assert len(r.headers.get_list("date")) == 1  # the upstream's and the server's: one
         e = only(journal(px))
         assert e["valid"] is False and e["proxied"]["status"] == 200
         (v,) = e["violations"]
