@@ -23,8 +23,9 @@ import httpx
 import pytest
 import uvicorn
 
+from mockserver.server import BackgroundServer
 from mockserver.settings import SettingsError
-from tests.conftest import SEED_BODIES, seed_body
+from tests.conftest import SEED_BODIES, seed_body, test_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 APIS = ("statusbadge", "sonoran", "collect", "playwave", "lucit")
@@ -429,10 +430,24 @@ def test_a_proxy_url_with_credentials_in_it_is_refused(make_server):
 # --- the contract suite through a proxy ---------------------------------------------------------
 
 
-def test_the_contract_suite_passes_through_a_proxy_in_front_of_a_mock(make_server):
-    upstream = make_server(store="memory", api_settings={"statusbadge": {}})
-    proxy = make_server(store="memory", api_settings={"statusbadge": {"proxy": upstream.url}})
-    run = subprocess.run(
+def test_the_contract_suite_passes_through_a_proxy_in_front_of_a_mock():
+    """Once, not per store and engine: the suite takes half a minute."""
+    with (
+        BackgroundServer(test_settings()) as upstream,
+        BackgroundServer(
+            test_settings(api_settings={"statusbadge": {"proxy": upstream.url}})
+        ) as proxy,
+    ):
+        run = contract_through(proxy)
+        with client(proxy) as px:
+            entries = journal(px, limit=1000)
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert "contract: passed" in run.stdout
+    assert entries and all("proxied" in e for e in entries)
+
+
+def contract_through(proxy) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-m", "mockserver", "contract", "--url", proxy.url]
         + ["--api", "statusbadge", "--max-examples", "3"],
         capture_output=True,
@@ -442,8 +457,3 @@ def test_the_contract_suite_passes_through_a_proxy_in_front_of_a_mock(make_serve
         stdin=subprocess.DEVNULL,
         timeout=600,
     )
-    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
-    assert "contract: passed" in run.stdout
-    with client(proxy) as px:
-        entries = journal(px, limit=1000)
-    assert entries and all("proxied" in e for e in entries)
