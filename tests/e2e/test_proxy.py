@@ -151,6 +151,47 @@ def test_faults_and_the_body_limit_apply_before_forwarding(pair):
         assert all("proxied" not in e for e in journal(px))
 
 
+def test_the_upstream_pool_opens_on_first_use_and_closes_with_the_server(pair):
+    upstream, proxy = pair
+    (gate,) = {id(t): t for p, t in proxy.app.routes if p == "/api/heartbeat"}.values()
+    assert gate.proxy.upstream._client is None
+    with client(proxy) as px:
+        assert px.post("/api/heartbeat", json=seed_body("statusbadge")).status_code == 200
+    pool = gate.proxy.upstream._client
+    assert pool is not None and not pool.is_closed
+    proxy.stop()
+    assert pool.is_closed and gate.proxy.upstream._client is None
+
+
+def test_serve_prints_which_apis_are_proxied_and_where():
+    target = f"http://127.0.0.1:{free_port()}"
+    argv = ["serve", "--port", "0", "--proxy", f"sonoran={target}", "--proxy", f"lucit={target}"]
+    with subprocess.Popen(
+        [sys.executable, "-m", "mockserver", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    ) as serve:
+        lines: list[str] = []
+        deadline = threading.Timer(30, serve.kill)  # a serve that never gets ready ends the read
+        deadline.start()
+        try:
+            for line in serve.stdout:
+                lines.append(line.rstrip("\n"))
+                if line.startswith("ready ") or len(lines) > 200:
+                    break
+        finally:
+            deadline.cancel()
+            serve.terminate()
+            serve.wait(15)
+    assert f"sonoran: proxied to {target} (observe; timeout 10 s)" in lines
+    assert f"lucit: proxied to {target} (observe; timeout 10 s)" in lines
+    assert not any(line.startswith("statusbadge: proxied") for line in lines)
+
+
 # --- a drifted upstream ------------------------------------------------------------------------
 
 
