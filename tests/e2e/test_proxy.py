@@ -307,6 +307,7 @@ def test_a_field_of_the_wrong_type_is_a_response_violation_and_the_answer_goes_b
         assert group["examples"][0]["key"] == "publicId"
         text = px.get("/__mock/report", params={"format": "text"}).text
         assert "drift statusbadge_heartbeat type: 1 answer(s)" in text
+        assert px.get("/__mock/report", params={"format": "html"}).status_code == 200
 
 
 def test_a_status_the_spec_lacks_is_a_response_violation(make_server, drift):
