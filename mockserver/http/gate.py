@@ -72,6 +72,7 @@ class ApiGate:
             if settings.engine == "compiled"
             else None
         )
+        self.proxy.compiled = self.compiled
 
     async def aclose(self) -> None:
         """At the app's shutdown: the upstream's pooled connections (proxy mode)."""
