@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from connexion.middleware.request_validation import RequestValidationMiddleware
 
+from mockserver.core.errors import MockError
 from mockserver.http.exchange import replay_body
 from mockserver.http.proxy_check import ResponseSpec, decoded_body
 from mockserver.http.upstream import (
@@ -108,6 +109,8 @@ class GateProxy:
         return bool(self.api.config.proxy)
 
     async def answer(self, x: Any, inner: dict, send) -> tuple[int, bytes]:
+        """Answer `x` (the gate's Exchange; `inner`, the scope the engine would get): strict
+        mode's refusal, else the upstream's answer as it came, or the API's 502/504."""
         config = self.api.config
         state, entry = x.state, x.entry
         preflight = self.cors_raw and x.scope["method"] == "OPTIONS"
@@ -203,9 +206,7 @@ class GateProxy:
         await self.upstream.aclose()
 
 
-def _error(status: int, kind: str, cause: str):
-    from mockserver.core.errors import MockError
-
+def _error(status: int, kind: str, cause: str) -> MockError:
     what = "the upstream did not answer in time" if status == 504 else "the upstream failed"
     return MockError(status, kind, f"{what}: {cause}")
 
