@@ -360,6 +360,16 @@ def test_a_refused_connection_is_the_apis_own_502(make_server):
         assert [g["kind"] for g in report] == ["upstream_refused"]
 
 
+def test_an_answer_over_the_size_bound_is_a_502_not_memory_gone(make_server, drift, monkeypatch):
+    monkeypatch.setattr("mockserver.http.upstream.UPSTREAM_BODY_LIMIT", 20)
+    proxy = proxied_to(make_server, drift.url)
+    with client(proxy) as px:
+        assert px.post("/api/heartbeat", json=seed_body("statusbadge")).status_code == 502
+        e = only(journal(px))
+    assert e["proxied"]["error"] == "answer refused: the answer is over 20 bytes"
+    assert e["violations"][0]["rule"] == "upstream_too_large"
+
+
 def test_a_tls_failure_is_the_apis_own_502(make_server, drift):
     proxy = proxied_to(make_server, drift.url.replace("http://", "https://"))
     with client(proxy) as px:
