@@ -16,6 +16,7 @@ def _fail(message: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from mockserver.http.proxy import proxy_overrides, proxy_summary
     from mockserver.settings import SettingsError, load_settings
     from mockserver.snapshot import SnapshotError
 
@@ -32,6 +33,7 @@ def _serve(args: argparse.Namespace) -> int:
             validate_responses=True if args.validate_responses else None,
             log_level=args.log_level,
             engine=args.engine,
+            api_settings=proxy_overrides(args.proxy),
         )
         if settings.workers > 1 and settings.store == "memory":
             raise SettingsError(
@@ -59,6 +61,7 @@ def _serve(args: argparse.Namespace) -> int:
     from mockserver.settings import env_warnings
 
     print("\n".join(serve_summary(app.ctx.apis, base, settings)), flush=True)
+    print(*proxy_summary(app.ctx.apis, app.ctx.journal.redactor), sep="\n", flush=True)
     for warning in env_warnings() + seeding_warnings(app.ctx.apis, settings):
         print(warning, file=sys.stderr, flush=True)
 
@@ -178,6 +181,7 @@ def version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Long because: one add_argument per option, which reads best as one flat list."""
     parser = argparse.ArgumentParser(prog="mockserver", description=__doc__)
     parser.add_argument("--version", action="version", version=f"mockserver {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -214,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="compiled (default): a compiled path answers valid requests, connexion the rest; "
         "connexion: the reference engine answers everything",
     )
+    serve.add_argument("--proxy", action="append", metavar="API=URL", help="forward API to URL")
     serve.add_argument("--state", metavar="FILE", help="restore this state snapshot at start-up")
     serve.add_argument(
         "--save-state", metavar="FILE", help="write a state snapshot here on SIGTERM/SIGINT"

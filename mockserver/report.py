@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from mockserver.core.api import CadencePolicy, MockApi
 from mockserver.core.clock import iso_utc
+from mockserver.drift import DriftTally, drift_lines
 
 __all__ = ["ReportBuilder", "build_report", "gaps_over_timeouts", "render_text"]
 
@@ -126,6 +127,7 @@ class _ApiTally:
         self.faults: dict[str, dict] = {}  # fault id -> requests it applied to, first and last
         # Clients whose heartbeats were faulted: the first time, the newest entry, how many.
         self.faulted_beats: dict[str, dict] = {}
+        self.drift = DriftTally()  # proxied answers off the spec (issue 19)
 
 
 class ReportBuilder:
@@ -146,6 +148,7 @@ class ReportBuilder:
             return
         tally.requests += 1
         tally.statuses[str(e["status"])] += 1
+        tally.drift.add(e)
         if e.get("fault"):
             tally.faulted += 1
             _tally_fault(tally.faults, e)
@@ -188,6 +191,8 @@ class ReportBuilder:
             }
             if tally.faults:  # present only when a fault applied
                 report["apis"][name]["faults"] = list(tally.faults.values())
+            if tally.drift:  # present only when the API was proxied
+                report["apis"][name]["drift"] = tally.drift.build()
         return report
 
     def _client(self, api: MockApi, tally: _ApiTally, identity: str, beats, now) -> dict:
@@ -334,6 +339,7 @@ def render_text(report: dict) -> str:
                 f"  invalid #{bad['id']} at {bad['at']} {bad['method']} {bad['path']} -> "
                 f"{bad['status']}: {why}"
             )
+        lines += drift_lines(r)
         for f in r.get("faults", []):
             step = f["scenario"]
             made = f" (scenario {step['name']} step {step['step']})" if step else ""

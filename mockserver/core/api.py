@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from mockserver.core.config import check_types, closest
+from mockserver.core.config import ProxySettings, check_proxy, check_types, closest, field_types
 from mockserver.core.errors import MockError
 
 if TYPE_CHECKING:
@@ -101,8 +101,23 @@ class MockApi:
     record_schemas: ClassVar[dict[str, dict] | None] = None
 
     @dataclass
-    class Config:
+    class Config(ProxySettings):
         pass
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every API's Config gets the generic settings (ProxySettings) after its own, added
+        here once rather than written into each API's Config."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("Config")
+        if own is not None and "proxy" not in {f.name for f in dataclasses.fields(own)}:
+            generic = field_types(ProxySettings)
+            extra = [
+                (f.name, generic[f.name], dataclasses.field(default=f.default))
+                for f in dataclasses.fields(ProxySettings)
+            ]
+            config = dataclasses.make_dataclass("Config", extra, bases=(own,))
+            config.__module__, config.__qualname__ = own.__module__, own.__qualname__
+            cls.Config = config
 
     def __init__(self, ctx: MockContext, config: Any) -> None:
         self.ctx = ctx
@@ -134,11 +149,13 @@ class MockApi:
             )
         check_types(cls.Config, overrides, where)
         try:
-            return cls.Config(**overrides)
+            config = cls.Config(**overrides)
         except (TypeError, ValueError) as exc:
             named = [n for n in overrides if n in str(exc)] or list(overrides)
             prefix = where(named[0]) if named else f"settings for API {cls.name!r}"
             raise ValueError(f"{prefix}: {exc}") from exc
+        check_proxy(config, where)
+        return config
 
     def use_config(self, config: Any) -> None:
         """Put `config` in force from the next request (runtime settings,

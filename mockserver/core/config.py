@@ -15,8 +15,19 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
-__all__ = ["ANY", "check_types", "closest", "describe", "field_types", "from_text", "list_setting"]
+__all__ = [
+    "ANY",
+    "ProxySettings",
+    "check_proxy",
+    "check_types",
+    "closest",
+    "describe",
+    "field_types",
+    "from_text",
+    "list_setting",
+]
 
 ANY = None
 
@@ -185,3 +196,49 @@ def closest(name: str, known: Iterable[str], prefix: str = "") -> str:
     is shown before the match, not compared: `PROT` vs `PORT`, reported as `MOCKSERVER_PORT`)."""
     match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return f"; did you mean {prefix}{match[0]}?" if match else ""
+
+
+# --- the settings every API has ------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class ProxySettings:
+    """Settings every API's Config gets (mockserver.core.api adds them once, issue 19): forward
+    that API's native requests to a real service and validate both directions."""
+
+    proxy: str | None = None  # the upstream's service root (https://...); unset: mocked here
+    proxy_mode: Literal["observe", "strict"] = "observe"  # strict: invalid requests stay here
+    proxy_timeout_seconds: float = 10.0  # assumed: an upstream answer later than this is a 504
+
+
+def check_proxy(config: Any, where: Callable[[str], str]) -> None:
+    """ValueError unless `config.proxy` is unset or an http(s) service root (a host, no query or
+    fragment: the native path and query are appended), and the timeout is positive."""
+    url = config.proxy
+    if url is not None:
+        try:
+            parts = urlsplit(url)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+        except ValueError:  # a port that is no number, a bad IPv6 literal
+            ok, parts = False, None
+        if (
+            not ok
+            or parts is None
+            or parts.query
+            or parts.fragment
+            or any(c.isspace() or ord(c) < 32 for c in url)
+        ):
+            raise ValueError(
+                f"{where('proxy')}: expected an http:// or https:// service root, got {url!r}"
+            )
+        if "@" in parts.netloc:  # httpx would send them as Basic auth over the client's own
+            raise ValueError(
+                f"{where('proxy')}: a service root without credentials; the client's own "
+                "headers go to the upstream as sent"
+            )
+    timeout = config.proxy_timeout_seconds
+    if not 0 < timeout <= 3600:
+        raise ValueError(
+            f"{where('proxy_timeout_seconds')}: expected more than 0 and at most 3600 seconds, "
+            f"got {timeout!r}"
+        )

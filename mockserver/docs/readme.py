@@ -133,18 +133,22 @@ def _default(f: dataclasses.Field) -> str:
 def settings_reference(classes: list[type] | None = None) -> str:
     """One table per API: each setting of its Config with its type, default and meaning."""
     from mockserver.apis import api_class, api_names
-    from mockserver.core.config import describe, field_types
+    from mockserver.core.config import ProxySettings, describe, field_types
 
     classes = classes if classes is not None else [api_class(n) for n in api_names()]
     out = [
         "<!-- generated from each API's Config by `mockserver docs --readme README.md`; "
         "do not edit by hand -->",
     ]
-    for cls in classes:
-        types, docs = field_types(cls.Config), field_comments(cls.Config)
-        out += ["", f"`[apis.{cls.name}]`", "", "| setting | type | default | what it is |"]
+    generic = {f.name for f in dataclasses.fields(ProxySettings)}
+    tables = [(f"`[apis.{c.name}]`", c.Config, generic) for c in classes]
+    for title, config, skip in [("every API, `[apis.<api>]`", ProxySettings, set()), *tables]:
+        types, docs = field_types(config), field_comments(config)
+        out += ["", title, "", "| setting | type | default | what it is |"]
         out.append("|---|---|---|---|")
-        for f in dataclasses.fields(cls.Config):
+        for f in dataclasses.fields(config):
+            if f.name in skip:  # the generic ones, in the first table
+                continue
             kind, what = _cell(describe(types[f.name])), _cell(docs.get(f.name, ""))
             out.append(f"| `{f.name}` | {kind} | {_default(f)} | {what} |")
     return "\n".join(out) + "\n"

@@ -72,6 +72,8 @@ class MockServerApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                for target in {id(t): t for _, t in self.routes if hasattr(t, "aclose")}.values():
+                    await target.aclose()  # an API gate's upstream connections (proxy mode)
                 await self.ctx.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

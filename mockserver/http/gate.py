@@ -20,6 +20,8 @@ from mockserver.faults import BODILESS, fault_mark
 from mockserver.http.apps import api_app
 from mockserver.http.body import read_body
 from mockserver.http.compiled import CompiledApi
+from mockserver.http.exchange import Exchange, HeldSend, drop_connection, replay_body
+from mockserver.http.proxy import GateProxy
 from mockserver.http.validation import parse_json_strict, request_headers
 from mockserver.journal import NOT_JSON, body_for_journal, new_entry
 from mockserver.settings import Settings
@@ -56,6 +58,8 @@ class ApiGate:
         self._next_purge = 0.0
         self.cors_raw = [(k.lower().encode(), v.encode()) for k, v in (self.cors or {}).items()]
         self._static, self._templated = _route_table(self.operations)
+        redactor = ctx.journal.redactor
+        self.proxy = GateProxy(api, self.app, self._respond, redactor, self.cors_raw)
         # The compiled path answers what it proves valid; connexion everything else.
         self.compiled = (
             CompiledApi(
@@ -68,6 +72,11 @@ class ApiGate:
             if settings.engine == "compiled"
             else None
         )
+        self.proxy.compiled = self.compiled
+
+    async def aclose(self) -> None:
+        """At the app's shutdown: the upstream's pooled connections (proxy mode)."""
+        await self.proxy.aclose()
 
     def operation(self, method: str, path: str) -> tuple[str | None, dict]:
         """The operation a request is for (in spec order, as a scan would find it): one dict
@@ -98,8 +107,38 @@ class ApiGate:
         return err.status, body
 
     async def __call__(self, scope, receive, send) -> None:
-        ctx, api = self.ctx, self.api
-        settings = ctx.settings
+        x = await self._begin(scope, send)
+        if x is None:
+            return
+        settings = self.ctx.settings
+        # Read the body once, bounded: the journal needs it and an oversized one gets a 413
+        # in the API's own format before any of it is parsed.
+        x.raw, too_large = await self._read_body(scope, receive, settings.max_body_bytes)
+        x.parsed = _parsed(x.raw)  # once: for the journal and the client's identity
+        x.entry["request"]["body"] = body_for_journal(
+            x.raw, settings.journal_body_cap, self.ctx.journal.redactor, x.parsed
+        )
+        # The last part of the answer waits until the journal holds the request, so a client
+        # that asks the journal right after its answer finds it there, however slow the store
+        # (Redis) or whichever worker it asks.
+        drop_send, send = send, HeldSend(send)
+        try:
+            x.status, x.body = await self._answer(x, too_large, send, drop_send)
+        except StoreUnavailable:
+            x.status, x.body = await self._respond(
+                send,
+                self.api.render_error(MockError(503, "unavailable", "state store unavailable")),
+            )
+        finally:
+            try:
+                await self._journal(x)
+            finally:
+                await send.release()  # the answer completes even if its journal entry is lost
+
+    async def _begin(self, scope, send) -> Exchange | None:
+        """The request's exchange record and journal entry, with the runtime settings and the
+        clock read (the API's 503, and None, when the store can't be reached)."""
+        ctx = self.ctx
         method, path = scope["method"], scope["path"]
         operation, path_params = self.operation(method, path)
         try:
@@ -107,12 +146,11 @@ class ApiGate:
                 await ctx.runtime.refresh()
             now = await ctx.clock.now()
         except StoreUnavailable:
-            await self._respond(
-                send, api.render_error(MockError(503, "unavailable", "state store unavailable"))
-            )
-            return
+            err = MockError(503, "unavailable", "state store unavailable")
+            await self._respond(send, self.api.render_error(err))
+            return None
         entry = new_entry(
-            api=api.name,
+            api=self.api.name,
             operation=operation,
             method=method,
             path=path,
@@ -122,81 +160,54 @@ class ApiGate:
             redactor=ctx.journal.redactor,
         )
         state: dict[str, Any] = {"operation": operation, "violations": []}
-        if not self._next_purge - PURGE_EVERY <= now < self._next_purge:
-            # Bounded memory: expired records go once a (mock) minute, not on a timer thread;
-            # a clock moved back (reset, clock/set) starts the schedule again from there.
-            self._next_purge = now + PURGE_EVERY
-            try:
-                await ctx.store.purge(now - PURGE_EVERY)  # late: fakes decide expiry, not this
-            except StoreUnavailable:
-                pass
+        await self._purge(now)
+        return Exchange(scope, entry, state, now, path_params)
 
-        # Read the body once, bounded: the journal needs it and an oversized one gets a 413
-        # in the API's own format before any of it is parsed.
-        raw, too_large = await self._read_body(scope, receive, settings.max_body_bytes)
-        parsed = _parsed(raw)  # once: for the journal and the client's identity
-        entry["request"]["body"] = body_for_journal(
-            raw, settings.journal_body_cap, ctx.journal.redactor, parsed
-        )
-        status, resp_body = 0, b""
-        # The last part of the answer waits until the journal holds the request, so a client
-        # that asks the journal right after its answer finds it there, however slow the store
-        # (Redis) or whichever worker it asks.
-        drop_send, send = send, _HeldSend(send)
-
+    async def _purge(self, now: float) -> None:
+        """Bounded memory: expired records go once a (mock) minute, not on a timer thread; a
+        clock moved back (reset, clock/set) starts the schedule again from there."""
+        if self._next_purge - PURGE_EVERY <= now < self._next_purge:
+            return
+        self._next_purge = now + PURGE_EVERY
         try:
-            if too_large:
-                err = MockError(
-                    413,
-                    "payload_too_large",
-                    f"request body exceeds {settings.max_body_bytes} bytes",
-                    violation=True,
-                )
-                state["violations"].append(
-                    {
-                        "key": "body",
-                        "rule": "max_size",
-                        "message": err.message,
-                        "value": "",
-                        "location": "body",
-                    }
-                )
-                status, resp_body = await self._respond(send, api.render_error(err))
-                return
-            if self.cors is not None and method == "OPTIONS":
-                status, resp_body = await self._respond(
-                    send, ErrorBody(204, b"", media_type="text/plain")
-                )
-                return
-            fault = await ctx.faults.take(
-                api.name,
-                operation,
-                now=now,
-                path_params=path_params,
-                headers=scope["headers"],
-                body=None if parsed is NOT_JSON else parsed,
-            )
-            if fault is not None:
-                entry["fault"] = fault_mark(fault)
-                if fault["delay_ms"]:
-                    await asyncio.sleep(fault["delay_ms"] / 1000)
-                if fault["drop"]:
-                    _drop_connection(drop_send)
-                    status = 0
-                    return
-                if fault["status"]:
-                    status, resp_body = await self._respond(send, self._fault_body(fault))
-                    return
-            status, resp_body = await self._call_app(scope, state, raw, send)
+            await self.ctx.store.purge(now - PURGE_EVERY)  # late: fakes decide expiry, not this
         except StoreUnavailable:
-            status, resp_body = await self._respond(
-                send, api.render_error(MockError(503, "unavailable", "state store unavailable"))
+            pass
+
+    async def _answer(self, x: Exchange, too_large: bool, send, drop_send) -> tuple[int, bytes]:
+        """The steps in order: the body limit, a CORS preflight, faults, then the upstream (a
+        proxied API) or the engine. Returns the status (0: dropped) and body sent."""
+        limit = self.ctx.settings.max_body_bytes
+        proxied = self.proxy.active()
+        if too_large:
+            err = MockError(
+                413, "payload_too_large", f"request body exceeds {limit} bytes", violation=True
             )
-        finally:
-            try:
-                await self._journal(entry, state, parsed, path_params, scope, status, resp_body)
-            finally:
-                await send.release()  # the answer completes even if its journal entry is lost
+            violation = {"key": "body", "rule": "max_size", "message": err.message}
+            x.state["violations"].append({**violation, "value": "", "location": "body"})
+            return await self._respond(send, self.api.render_error(err))
+        if self.cors is not None and x.scope["method"] == "OPTIONS" and not proxied:
+            return await self._respond(send, ErrorBody(204, b"", media_type="text/plain"))
+        fault = await self.ctx.faults.take(
+            self.api.name,
+            x.state["operation"],
+            now=x.now,
+            path_params=x.path_params,
+            headers=x.scope["headers"],
+            body=None if x.parsed is NOT_JSON else x.parsed,
+        )
+        if fault is not None:
+            x.entry["fault"] = fault_mark(fault)
+            if fault["delay_ms"]:
+                await asyncio.sleep(fault["delay_ms"] / 1000)
+            if fault["drop"]:
+                drop_connection(drop_send)
+                return 0, b""
+            if fault["status"]:
+                return await self._respond(send, self._fault_body(fault))
+        if proxied:
+            return await self.proxy.answer(x, self._inner(x.scope, x.state, x.raw), send)
+        return await self._call_app(x.scope, x.state, x.raw, send)
 
     def _fault_body(self, fault: dict) -> ErrorBody:
         """The fault's own body, or the API's own error body for the fault's status (none for
@@ -225,29 +236,8 @@ class ApiGate:
     async def _read_body(self, scope, receive, limit: int) -> tuple[bytes, bool]:
         return await read_body(scope, receive, limit)
 
-    async def _call_app(self, scope, state, raw: bytes, send) -> tuple[int, bytes]:
-        sent = False
-
-        async def replay():
-            nonlocal sent
-            if sent:
-                await asyncio.Event().wait()  # nothing more will come; connexion only asks once
-            sent = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-
-        captured = {"status": 0, "body": []}
-        cors = self.cors_raw
-
-        async def capture(message):
-            if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-                if cors:
-                    message = dict(message)
-                    message["headers"] = list(message.get("headers", [])) + cors
-            elif message["type"] == "http.response.body":
-                captured["body"].append(message.get("body", b""))
-            await send(message)
-
+    def _inner(self, scope, state, raw: bytes) -> dict:
+        """The scope the engine gets: the gate's state, and headers as connexion must see them."""
         inner = dict(scope)
         inner["mockserver"] = state
         # The body was read whole above; say its true length, so a chunked request (no
@@ -264,26 +254,47 @@ class ApiGate:
         inner["headers"] = request_headers(
             headers, json_default=bool(raw) and self.api.body_without_content_type_is_json
         )
+        return inner
+
+    async def _call_app(self, scope, state, raw: bytes, send) -> tuple[int, bytes]:
+        captured = {"status": 0, "body": []}
+        cors = self.cors_raw
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                if cors:
+                    message = dict(message)
+                    message["headers"] = list(message.get("headers", [])) + cors
+            elif message["type"] == "http.response.body":
+                captured["body"].append(message.get("body", b""))
+            await send(message)
+
+        inner = self._inner(scope, state, raw)
         if self.compiled is not None:
             answered = await self.compiled.answer(inner, raw, send, cors)
             if answered is not None:
                 return answered
-        await self.app(inner, replay, capture)
+        await self.app(inner, replay_body(raw), capture)
         return captured["status"], b"".join(captured["body"])
 
-    async def _journal(self, entry, state, parsed, path_params, scope, status, resp_body) -> None:
-        settings = self.ctx.settings
-        entry["status"] = status
+    async def _journal(self, x: Exchange) -> None:
+        settings, state, entry = self.ctx.settings, x.state, x.entry
+        entry["status"] = x.status
         entry["violations"] = state["violations"]
         entry["valid"] = not state["violations"]
         entry["response"]["body"] = body_for_journal(
-            resp_body, settings.journal_body_cap, self.ctx.journal.redactor
+            x.body, settings.journal_body_cap, self.ctx.journal.redactor
         )
-        if state["operation"] and entry["valid"] and status >= 200:
-            body = None if parsed is NOT_JSON else parsed
-            headers = RequestHeaders(scope["headers"])
+        # Identity comes from the request alone: a proxied answer that drifts from the spec
+        # still counts as the client's heartbeat for the cadence report.
+        request_valid = all(v.get("location") == "response" for v in state["violations"])
+        if state["operation"] and request_valid and x.status >= 200:
+            body = None if x.parsed is NOT_JSON else x.parsed
+            headers = RequestHeaders(x.scope["headers"])
             entry["identity"] = self.api.identity(
-                state["operation"], {"path_params": path_params, "headers": headers, "body": body}
+                state["operation"],
+                {"path_params": x.path_params, "headers": headers, "body": body},
             )
         try:
             await self.ctx.journal.record(self.api.name, entry)
@@ -338,39 +349,3 @@ def _route_table(ops: list[Operation]) -> tuple[dict, dict]:
         else:
             templated.setdefault(op.method, []).append(op)
     return static, templated
-
-
-class _HeldSend:
-    """An ASGI `send` that holds back the end of the answer until `release()`: the final body
-    message, and the start too while no body has gone out (an answer without a body, such as a
-    204 preflight, is complete for the client as soon as its start is sent)."""
-
-    def __init__(self, send) -> None:
-        self._send = send
-        self._held: list[dict] = []
-
-    async def __call__(self, message) -> None:
-        if message["type"] == "http.response.start":
-            self._held.append(message)
-            return
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
-            self._held.append(message)
-            return
-        await self.release()  # a streamed body: the start goes first
-        await self._send(message)
-
-    async def release(self) -> None:
-        held, self._held = self._held, []
-        for message in held:
-            await self._send(message)
-
-
-def _drop_connection(send) -> None:
-    """Close the client's connection without an answer (a `drop` fault). Uvicorn's protocol
-    objects expose their transport; anywhere else the response is simply never sent."""
-    cycle = getattr(send, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is not None:
-        transport.close()
-        return
-    raise ConnectionAbortedError("fault: connection dropped")

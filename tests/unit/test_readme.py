@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mockserver.apis import api_class, api_names
-from mockserver.core.config import describe, field_types
+from mockserver.core.config import ProxySettings, describe, field_types
 from mockserver.docs.model import load_api_docs
 from mockserver.docs.readme import (
     SETTINGS_END,
@@ -32,6 +32,7 @@ def test_the_settings_reference_gives_every_field_its_type_default_and_meaning(a
     cls = api_class(api)
     reference = settings_reference([cls])
     types, docs = field_types(cls.Config), field_comments(cls.Config)
+    docs |= field_comments(ProxySettings)  # the generic ones, in the reference's first table
     for f in dataclasses.fields(cls.Config):
         assert docs[f.name], f"{api}.{f.name} has no comment saying what it is"
         row = next(line for line in reference.splitlines() if line.startswith(f"| `{f.name}` |"))

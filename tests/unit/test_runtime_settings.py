@@ -187,6 +187,10 @@ def test_describe_says_where_each_value_came_from(on_store):
                 "window": {"value": 90.0, "default": 60.0, "source": "environment"},
                 "keys": {"value": ["k"], "default": None, "source": "arguments"},
                 "tags": {"value": ["x"], "default": [], "source": "runtime"},
+                # the generic settings every API's Config gets (proxy mode, issue 19)
+                "proxy": {"value": None, "default": None, "source": "default"},
+                "proxy_mode": {"value": "observe", "default": "observe", "source": "default"},
+                "proxy_timeout_seconds": {"value": 10.0, "default": 10.0, "source": "default"},
             }
         }
     }

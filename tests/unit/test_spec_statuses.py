@@ -3,7 +3,8 @@
 An outside validator (a validating proxy in front of the mock) flags any answer whose status the
 spec does not list. The statuses below come from the mock's generic machinery, whatever the
 handler does: the body limit (413) and a store outage (503) and an unexpected error (500) on every
-operation, validation (400) where there is anything to validate, the media type (415) where there
+operation, a failed or slow upstream in proxy mode (502, 504) on every native operation,
+validation (400) where there is anything to validate, the media type (415) where there
 is a body, auth (401) where there is security, the rate limit (429) where the API has one, and the
 control token (401) on every control route. Each is rendered by the API's own `render_error`, so
 an API that answers e.g. a 415 as its 400 must list 400. Handler-specific statuses (404, 409, 410,
@@ -27,9 +28,11 @@ def _generic(
     op: dict, spec: dict, *, rate_limited: bool, control: bool, preflight: bool
 ) -> dict[str, int]:
     """kind -> requested status, for the generic errors this operation can meet."""
+    # Proxy mode (issue 19): any native operation, a preflight too, can meet a failed upstream.
+    upstream = {} if control else {"bad_gateway": 502, "gateway_timeout": 504}
     if preflight:  # the gate answers a CORS preflight itself: after the body limit and the clock
-        return {"payload_too_large": 413, "unavailable": 503}
-    kinds = {"payload_too_large": 413, "internal": 500, "unavailable": 503}
+        return {"payload_too_large": 413, "unavailable": 503, **upstream}
+    kinds = {"payload_too_large": 413, "internal": 500, "unavailable": 503, **upstream}
     if op.get("parameters") or op.get("requestBody"):
         kinds["validation"] = 400
     if op.get("requestBody"):
