@@ -3,20 +3,14 @@ control API share this, so a huge body costs at most `limit` bytes of memory any
 
 from __future__ import annotations
 
-__all__ = ["read_body", "read_whole_body"]
-
-
-async def read_body(scope, receive, limit: int) -> tuple[bytes, bool]:
-    """(body, too_large). A declared Content-Length over `limit` is refused before any byte is
-    read; a streamed (chunked) body is refused as soon as it passes `limit`. A client that goes
-    away mid-body leaves what it sent."""
-    raw, too_large, _ = await read_whole_body(scope, receive, limit)
-    return raw, too_large
+__all__ = ["read_whole_body"]
 
 
 async def read_whole_body(scope, receive, limit: int) -> tuple[bytes, bool, bool]:
-    """(body, too_large, complete), as `read_body`; `complete` is False when the client went
-    away before its body ended: nobody waits for an answer, and no part of it may be acted on."""
+    """(body, too_large, complete). A declared Content-Length over `limit` is refused before any
+    byte is read; a streamed (chunked) body is refused as soon as it passes `limit`. `complete`
+    is False when the client went away before its body ended: nobody waits for an answer, and
+    no part of it may be acted on."""
     declared = 0
     for k, v in scope["headers"]:
         if k == b"content-length":

@@ -18,7 +18,7 @@ from mockserver.core.context import MockContext
 from mockserver.core.errors import FieldErrors, MockError
 from mockserver.faults import BODILESS, fault_mark
 from mockserver.http.apps import api_app
-from mockserver.http.body import read_body
+from mockserver.http.body import read_whole_body
 from mockserver.http.compiled import CompiledApi
 from mockserver.http.exchange import Exchange, HeldSend, drop_connection, replay_body
 from mockserver.http.proxy import GateProxy
@@ -113,7 +113,7 @@ class ApiGate:
         settings = self.ctx.settings
         # Read the body once, bounded: the journal needs it and an oversized one gets a 413
         # in the API's own format before any of it is parsed.
-        x.raw, too_large = await self._read_body(scope, receive, settings.max_body_bytes)
+        x.raw, too_large, complete = await read_whole_body(scope, receive, settings.max_body_bytes)
         x.parsed = _parsed(x.raw)  # once: for the journal and the client's identity
         x.entry["request"]["body"] = body_for_journal(
             x.raw, settings.journal_body_cap, self.ctx.journal.redactor, x.parsed
@@ -121,6 +121,14 @@ class ApiGate:
         # The last part of the answer waits until the journal holds the request, so a client
         # that asks the journal right after its answer finds it there, however slow the store
         # (Redis) or whichever worker it asks.
+        if not complete:
+            # The client left before its body ended: nobody waits for an answer and nothing it
+            # sent is acted on; the journal keeps what arrived (status 0, as a dropped one).
+            violation = {"key": "body", "rule": "incomplete", "value": "", "location": "body"}
+            message = "the client went away before its body ended"
+            x.state["violations"].append({**violation, "message": message})
+            await self._journal(x)
+            return
         drop_send, send = send, HeldSend(send)
         try:
             x.status, x.body = await self._answer(x, too_large, send, drop_send)
@@ -232,9 +240,6 @@ class ApiGate:
             else:
                 err.headers[name] = value
         return err
-
-    async def _read_body(self, scope, receive, limit: int) -> tuple[bytes, bool]:
-        return await read_body(scope, receive, limit)
 
     def _inner(self, scope, state, raw: bytes) -> dict:
         """The scope the engine gets: the gate's state, and headers as connexion must see them."""

@@ -106,3 +106,45 @@ def test_an_answer_without_a_body_starts_only_after_its_journal_entry():
     events: list[str] = []
     _preflight(app, events)
     assert events == ["journal", "http.response.start", "http.response.body"]
+
+
+def test_a_native_request_whose_client_leaves_before_its_body_ends_changes_nothing(store_url):
+    """The body so far is a whole, valid heartbeat, but the client declared more and went away:
+    no server is stored, nothing is sent to nobody, and the journal keeps what arrived, marked
+    incomplete (status 0, as a dropped request)."""
+    app = build_app(Settings(store=store_url(), apis=["statusbadge"]))
+    beat = json.dumps({"token": "sk_live_gone", "data": {"name": "half", "status": "online"}})
+    incoming = [
+        {"type": "http.request", "body": beat.encode() + b"   ", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "method": "POST",
+        "path": "/api/heartbeat",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"900")],
+    }
+
+    async def call() -> tuple[list, list]:
+        try:
+            await app(scope, receive, send)
+            now = await app.ctx.clock.now()
+            return await app.ctx.apis["statusbadge"].fake.all(now), await app.ctx.journal.entries()
+        finally:
+            await app.ctx.store.close()
+
+    stored, journal = asyncio.run(call())
+    assert stored == [] and sent == []
+    [entry] = journal
+    assert entry["status"] == 0 and not entry["valid"]
+    assert [v["rule"] for v in entry["violations"]] == ["incomplete"]
