@@ -82,10 +82,6 @@ class ApiGate:
         """The operation a request is for (in spec order, as a scan would find it): one dict
         lookup for a path without parameters, a regex only for the templated ones."""
         operation_id = self._static.get((method, path))
-        if operation_id is None and path.endswith("\n"):
-            # The template regexes end in `$`, which also matches before a final newline (as
-            # Starlette's router does): `/api/heartbeat%0A` names the heartbeat.
-            operation_id = self._static.get((method, path[:-1]))
         if operation_id is not None:
             return operation_id, {}
         for op in self._templated.get(method, ()):

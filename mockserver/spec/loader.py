@@ -106,7 +106,7 @@ def _template_regex(template: str) -> re.Pattern:
         f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") and p.endswith("}") else re.escape(p)
         for p in parts
     )
-    return re.compile(f"^{pattern}$")
+    return re.compile(rf"^{pattern}\Z")  # not `$`: that also matches before a final newline
 
 
 def operations(spec: dict, base: str | None = None) -> list[Operation]:

@@ -382,6 +382,21 @@ def test_a_trailing_slash_gets_the_apis_own_404_never_a_redirect(http, name):
     assert NOT_FOUND[name](r.json()), r.text
 
 
+@pytest.mark.parametrize("suffix", ["%0A", "%0D%0A", "%00"])
+@pytest.mark.parametrize("name", list(HEARTBEATS))
+def test_a_path_with_a_final_control_character_is_no_route_in_answer_and_journal(
+    http, name, suffix
+):
+    """`/api/heartbeat%0A` is not the heartbeat: the API's own 404, and the journal says no
+    operation (it once named the heartbeat, whose spec has no 404, for an answer of 404)."""
+    method, path, auth, body = HEARTBEATS[name]
+    r = http.request(method, path + suffix, json=body, headers=auth)
+    assert r.status_code == 404, (r.status_code, r.text)
+    assert NOT_FOUND[name](r.json()), r.text
+    [entry] = http.get("/__mock/requests", params={"api": name}).json()["requests"]
+    assert entry["operation"] is None and entry["status"] == 404
+
+
 @pytest.mark.parametrize(
     "path", ["/__mock/clock/advance/", "/__mock/faults/", "/__mock/sonoran/servers/"]
 )
