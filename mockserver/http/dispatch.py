@@ -8,13 +8,19 @@ and its docs sit behind the X-Mock-Token check when a token is set.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
+from mockserver.core.clock import monotonic
 from mockserver.core.context import MockContext
 from mockserver.core.errors import MockError
+from mockserver.http.gate import ApiGate
+from mockserver.http.requestlog import log_request, request_log
 from mockserver.settings import Settings
 
-__all__ = ["MockServerApp", "send_json", "token_gate"]
+__all__ = ["ENTRY", "MockServerApp", "RequestLog", "send_json", "token_gate"]
+
+ENTRY = "mockserver.entry"  # the scope key where the gate leaves the request's journal entry
 
 
 async def send_json(send, status: int, body: bytes) -> None:
@@ -40,6 +46,27 @@ def token_gate(app, token: str | None, render):
     return gate
 
 
+class RequestLog:
+    """One API's gate, timed: once the gate has journaled the request, its line goes to the
+    request log (mockserver.http.requestlog). The logger is asked once per request whether it
+    writes at all; when it does not, the gate is called as it is, nothing is measured."""
+
+    def __init__(self, gate: ApiGate) -> None:
+        self.gate = gate
+        self.api = gate.api.name
+
+    async def __call__(self, scope, receive, send) -> None:
+        if not request_log.isEnabledFor(logging.INFO):
+            await self.gate(scope, receive, send)
+            return
+        started = monotonic()
+        try:
+            await self.gate(scope, receive, send)
+        finally:
+            elapsed_ms = (monotonic() - started) * 1000
+            log_request(self.api, scope.pop(ENTRY, None), elapsed_ms, scope)
+
+
 class MockServerApp:
     """The ASGI app `build_app` returns: its context and its route table."""
 
@@ -49,6 +76,8 @@ class MockServerApp:
         self.settings = settings
         self.ctx = ctx
         self.control = control
+        if not settings.quiet:
+            routes = [(p, RequestLog(t) if isinstance(t, ApiGate) else t) for p, t in routes]
         self.routes = sorted(routes, key=lambda r: -len(r[0]))
 
     async def __call__(self, scope, receive, send) -> None:

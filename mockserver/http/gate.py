@@ -121,6 +121,7 @@ class ApiGate:
             headers=scope["headers"],
             redactor=ctx.journal.redactor,
         )
+        scope["mockserver.entry"] = entry
         state: dict[str, Any] = {"operation": operation, "violations": []}
         if not self._next_purge - PURGE_EVERY <= now < self._next_purge:
             # Bounded memory: expired records go once a (mock) minute, not on a timer thread;
