@@ -102,19 +102,18 @@ def _log_to_stderr(settings) -> None:
 
     from mockserver.http.requestlog import LOGGER
 
-    def handler() -> logging.Handler:
+    levels = {"mockserver": settings.log_level.upper()}
+    levels[LOGGER] = logging.CRITICAL + 1 if settings.quiet else logging.INFO
+    for name, level in levels.items():
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if getattr(h, "mockserver_serve", False)]:
+            logger.removeHandler(old)  # a second `serve` in one process: one line each still
         to_stderr = logging.StreamHandler(sys.stderr)
         to_stderr.setFormatter(logging.Formatter("%(message)s"))
-        return to_stderr
-
-    own = logging.getLogger("mockserver")
-    own.setLevel(settings.log_level.upper())
-    own.addHandler(handler())
-    own.propagate = False
-    requests = logging.getLogger(LOGGER)
-    requests.setLevel(logging.CRITICAL + 1 if settings.quiet else logging.INFO)
-    requests.addHandler(handler())
-    requests.propagate = False
+        to_stderr.mockserver_serve = True  # type: ignore[attr-defined]
+        logger.addHandler(to_stderr)
+        logger.setLevel(level)
+        logger.propagate = False
 
 
 def _run_server(app, settings, sock, base: str) -> int:
@@ -226,12 +225,7 @@ def version() -> str:
         return __version__
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mockserver", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"mockserver {version()}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    parser.set_defaults(commands=sub.choices)
-
+def _add_serve_parser(sub) -> None:
     serve = sub.add_parser("serve", help="serve the mock APIs")
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     serve.add_argument(
@@ -280,6 +274,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--save-state", metavar="FILE", help="write a state snapshot here on SIGTERM/SIGINT"
     )
     serve.set_defaults(func=_serve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mockserver", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mockserver {version()}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    parser.set_defaults(commands=sub.choices)
+
+    _add_serve_parser(sub)
 
     docs = sub.add_parser("docs", help="write the static API docs and/or the README's API tables")
     docs.add_argument("--out", metavar="DIR", help="write the HTML site (index + a page per API)")
