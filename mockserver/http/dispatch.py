@@ -15,7 +15,7 @@ from mockserver.core.clock import monotonic
 from mockserver.core.context import MockContext
 from mockserver.core.errors import MockError
 from mockserver.http.gate import ApiGate
-from mockserver.http.requestlog import log_request, request_log
+from mockserver.http.requestlog import log_request, log_unrouted, request_log
 from mockserver.settings import Settings
 
 __all__ = ["ENTRY", "MockServerApp", "RequestLog", "send_json", "token_gate"]
@@ -76,9 +76,13 @@ class MockServerApp:
         self.settings = settings
         self.ctx = ctx
         self.control = control
-        if not settings.quiet:
-            routes = [(p, RequestLog(t) if isinstance(t, ApiGate) else t) for p, t in routes]
         self.routes = sorted(routes, key=lambda r: -len(r[0]))
+        # What requests go to: each gate behind its request log (unless quiet); `routes` keeps
+        # the gates themselves for whoever inspects them.
+        self._table = [
+            (p, RequestLog(t) if isinstance(t, ApiGate) and not settings.quiet else t)
+            for p, t in self.routes
+        ]
 
     async def __call__(self, scope, receive, send) -> None:
         kind = scope["type"]
@@ -88,12 +92,25 @@ class MockServerApp:
         if kind != "http":
             return
         path = scope["path"]
-        for prefix, target in self.routes:
+        for prefix, target in self._table:
             if path.startswith(prefix):
                 await target(scope, receive, send)
                 return
         body = {"error": "Not Found", "message": f"no mocked API serves {path}"}
         await send_json(send, 404, json.dumps(body).encode())
+        if not self.settings.quiet and request_log.isEnabledFor(logging.INFO):
+            await self._log_unrouted(scope)
+
+    async def _log_unrouted(self, scope) -> None:
+        """A path no API serves (a mistyped base URL) gets its line too, so the log shows why
+        a client hears only 404s."""
+        from mockserver.store import StoreUnavailable
+
+        try:
+            now = await self.ctx.clock.now()
+        except StoreUnavailable:
+            now = None
+        log_unrouted(now, scope["method"], scope["path"])
 
     async def _lifespan(self, receive, send) -> None:
         while True:

@@ -21,7 +21,7 @@ from typing import Any
 from mockserver.core.clock import iso_utc
 from mockserver.core.redaction import current_secrets
 
-__all__ = ["LOGGER", "MESSAGE_CAP", "format_line", "log_request", "request_log"]
+__all__ = ["LOGGER", "MESSAGE_CAP", "format_line", "log_request", "log_unrouted", "request_log"]
 
 LOGGER = "mockserver.requests"
 request_log = logging.getLogger(LOGGER)
@@ -91,3 +91,11 @@ def log_request(api: str, entry: dict | None, duration_ms: float, scope: dict) -
         request_log.info("%s not journaled (state store unavailable)", line)
         return
     request_log.info("%s", format_line(entry, duration_ms))
+
+
+def log_unrouted(at: float | None, method: str, path: str) -> None:
+    """The line for a request no mocked API serves (the dispatcher's 404, not journaled)."""
+    when = "-" if at is None else iso_utc(at)
+    where = _printable(path).replace(" ", "%20")
+    what = _printable(method)
+    request_log.info("%s - %s %s 404 - no mocked API serves this path", when, what, where)

@@ -179,6 +179,18 @@ def test_each_line_is_one_line_whatever_the_path_holds(serve):
     assert len(served.request_lines()) == 1
 
 
+def test_a_path_no_api_serves_gets_its_line_too(serve):
+    served = serve("--api", "statusbadge")
+    at = {"now": "2031-05-04T03:02:01Z", "frozen": True}
+    assert httpx.post(f"{served.base}/__mock/clock/set", json=at).status_code == 200
+    assert httpx.post(f"{served.base}/ap/heartbeat", json={}).status_code == 404
+    with served._changed:
+        served._changed.wait_for(lambda: any("/ap/heartbeat" in e for e in served.err), 20)
+    served.stop()
+    (line,) = [e for e in served.err if "/ap/heartbeat" in e]
+    assert line == "2031-05-04T03:02:01Z - POST /ap/heartbeat 404 - no mocked API serves this path"
+
+
 def test_a_dropped_connection_and_a_delay_are_logged_as_such(serve):
     served = serve("--api", "statusbadge")
     rules = [{"api": "statusbadge", "drop": True, "times": 1}]
