@@ -145,7 +145,11 @@ def _marker_settings(config: pytest.Config, marker: pytest.Mark):
         }
         check_api_settings(api_settings, origins)
     except (SettingsError, ValueError, pytest.UsageError) as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)  # failed outside the handler: pytest would show it twice, chained
+    else:
+        problem = None
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
     return _settings(config, **{"apis": apis, "api_settings": api_settings or None, **overrides})
 
 
@@ -170,11 +174,12 @@ def _configure(client, api_settings: dict) -> None:
     for api, values in api_settings.items():
         try:
             client.configure(api, **values)
+            continue
         except MockClientError as exc:
             error = exc.body.get("error", {}) if isinstance(exc.body, dict) else {}
             message = error.get("message", exc.body)
-            where = f"@pytest.mark.mockserver(api_settings={{{api!r}: ...}})"
-            pytest.fail(f"{where}: {message}", pytrace=False)
+        where = f"@pytest.mark.mockserver(api_settings={{{api!r}: ...}})"
+        pytest.fail(f"{where}: {message}", pytrace=False)  # outside the handler: shown once
 
 
 @pytest.fixture

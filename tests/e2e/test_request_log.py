@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -189,6 +190,22 @@ def test_a_path_no_api_serves_gets_its_line_too(serve):
     served.stop()
     (line,) = [e for e in served.err if "/ap/heartbeat" in e]
     assert line == "2031-05-04T03:02:01Z - POST /ap/heartbeat 404 - no mocked API serves this path"
+
+
+def test_a_request_the_store_could_not_journal_still_gets_a_line(serve):
+    with socket.socket() as sock:  # a port nobody listens on: the store never answers
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    served = serve("--api", "statusbadge", "--store", f"redis://127.0.0.1:{port}/0")
+    assert httpx.post(f"{served.base}/api/heartbeat", json={}).status_code == 503
+    with served._changed:
+        served._changed.wait_for(lambda: any("not journaled" in e for e in served.err), 20)
+    served.stop()
+    (line,) = [e for e in served.err if "/api/heartbeat" in e]
+    assert re.fullmatch(
+        r"- statusbadge POST /api/heartbeat - \d+\.\dms not journaled \(state store unavailable\)",
+        line,
+    )
 
 
 def test_a_dropped_connection_and_a_delay_are_logged_as_such(serve):
