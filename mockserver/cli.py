@@ -250,8 +250,8 @@ def _add_serve_parser(sub) -> None:
         choices=["critical", "error", "warning", "info", "debug"],
         help="the mock's and uvicorn's own messages from this level up: warning (default) "
         "shows problems such as a lost journal entry, info adds uvicorn's start and stop "
-        "lines, debug everything; error and critical only failures (the request log is not "
-        "a level: --quiet turns it off)",
+        "lines, debug their debug messages; error and critical only failures (the request log "
+        "is not a level: --quiet turns it off)",
     )
     serve.add_argument(
         "--quiet",

@@ -163,6 +163,21 @@ def test_serve_logs_each_request_with_its_verdict_fault_and_no_secret(serve, sto
         assert secret not in log and secret[:12] not in log
 
 
+def test_every_worker_writes_its_requests_lines(serve, request):
+    from tests.conftest import redis_url
+
+    store = redis_url(request.getfixturevalue("redis_server"))
+    served = serve("--api", "statusbadge", "--workers", "2", "--store", store)
+    for _ in range(6):  # new connections: the workers share them out
+        with httpx.Client() as client:
+            answer = client.post(f"{served.base}/api/heartbeat", json=seed_body("statusbadge"))
+            assert answer.status_code == 200
+    lines = served.wait_for_lines(6)
+    served.stop()
+    assert len(lines) == 6
+    assert all(LINE.match(line)["verdict"] == "valid" for line in lines)
+
+
 def test_each_line_is_one_line_whatever_the_path_holds(serve):
     served = serve("--api", "sonoran")
     path = "/v2/general/servers/1/heartbeat%0A2031-01-01T00:00:00Z%20sonoran%20POST%20/x%20200"
