@@ -12,6 +12,9 @@
   server to some APIs; `--mockserver-validate-responses` checks every answer against its spec.
 
 Code that does not use pytest uses `mockserver.server.BackgroundServer` directly.
+
+The servers print no request log into the test output: its lines go to the `mockserver.requests`
+logger, which pytest shows only when asked (`--log-cli-level=INFO`, `--log-level=INFO`).
 """
 
 from __future__ import annotations
