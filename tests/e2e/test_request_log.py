@@ -309,3 +309,28 @@ def test_the_pytest_plugin_prints_no_request_line_unless_a_log_level_asks(pytest
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--log-cli-level=INFO")
     result.assert_outcomes(passed=1)
     assert re.search(r"Z statusbadge POST /api/heartbeat 200 \d+\.\dms valid", result.stdout.str())
+
+
+# --- the line itself, from an entry as the journal has it ----------------------------------------
+def _entry(**changes) -> dict:
+    entry = {"epoch": 1_900_000_000.25, "api": "sonoran", "method": "POST", "path": "/v2/x"}
+    entry |= {"query": "", "status": 200, "valid": True, "violations": [], "fault": None}
+    return entry | changes
+
+
+def test_a_proxied_request_shows_the_upstream_status():
+    from mockserver.http.requestlog import format_line
+
+    assert format_line(_entry(proxied={"status": 502}), 3.25).endswith(" valid [upstream 502]")
+    assert format_line(_entry(proxied={"status": None}), 1).endswith("[upstream: no answer]")
+    assert "upstream" not in format_line(_entry(), 1)
+
+
+def test_a_long_or_odd_violation_stays_one_short_line():
+    from mockserver.http.requestlog import MESSAGE_CAP, format_line
+
+    violation = {"key": "a\nb", "message": "\ud800" + "x" * 5000 + "\u2028"}
+    line = format_line(_entry(status=400, valid=False, violations=[violation]), 1)
+    assert line.startswith("2030-03-17T17:46:40Z sonoran POST /v2/x 400 1.0ms invalid: a\\x0ab: ")
+    assert line.endswith("x...") and len(line) < 100 + MESSAGE_CAP
+    line.encode("utf-8")  # no lone surrogate left: a handler can write it
