@@ -242,6 +242,17 @@ def test_a_wrongly_typed_setting_is_one_line_and_exit_2(installed):
         "mockserver: error: mock.toml [apis.statusbadge] ttl_seconds: expected a number, "
         "got 'ten'\n"
     )
+    config.write_text('[server]\nport = "eighty"\n')
+    run = installed.run("serve", "--config", "mock.toml")
+    assert (run.returncode, run.stdout) == (2, "")
+    assert (
+        run.stderr
+        == "mockserver: error: mock.toml [server] port: expected an integer, got 'eighty'\n"
+    )
+    config.write_text('[server]\nlog_level = "loud"\n')
+    run = installed.run("serve", "--config", "mock.toml")
+    assert run.returncode == 2 and len(run.stderr.splitlines()) == 1
+    assert run.stderr.startswith("mockserver: error: mock.toml [server] log_level: expected one of")
 
 
 def test_docs_and_check_specs(installed):
