@@ -58,9 +58,14 @@ def _fault(fault: dict) -> str:
 
 
 def _upstream(proxied: Any) -> str:
-    """The upstream's status when the request was passed on (proxy mode)."""
+    """The upstream's status when the request was passed on (proxy mode: the entry's
+    `proxied` is {"url", "status" (None: no answer), "ms", "error"?}), and how long it took."""
     status = proxied.get("status") if isinstance(proxied, dict) else proxied
-    return f" [upstream {status}]" if status not in (None, False) else " [upstream: no answer]"
+    took = proxied.get("ms") if isinstance(proxied, dict) else None
+    took = f" in {took}ms" if isinstance(took, (int, float)) else ""
+    if status in (None, False):
+        return f" [upstream: no answer{took}]"
+    return f" [upstream {status}{took}]"
 
 
 def format_line(entry: dict, duration_ms: float) -> str:

@@ -321,8 +321,10 @@ def _entry(**changes) -> dict:
 def test_a_proxied_request_shows_the_upstream_status():
     from mockserver.http.requestlog import format_line
 
-    assert format_line(_entry(proxied={"status": 502}), 3.25).endswith(" valid [upstream 502]")
-    assert format_line(_entry(proxied={"status": None}), 1).endswith("[upstream: no answer]")
+    proxied = {"url": "https://up.example/v2/x", "status": 502, "ms": 12.5}
+    assert format_line(_entry(proxied=proxied), 3.25).endswith(" valid [upstream 502 in 12.5ms]")
+    failed = {"url": "https://up.example/v2/x", "status": None, "ms": 5000.0, "error": "timeout"}
+    assert format_line(_entry(proxied=failed), 1).endswith("[upstream: no answer in 5000.0ms]")
     assert "upstream" not in format_line(_entry(), 1)
 
 
