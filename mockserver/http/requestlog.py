@@ -70,7 +70,7 @@ def _upstream(proxied: Any) -> str:
 
 def format_line(entry: dict, duration_ms: float) -> str:
     """`<mock time> <api> <METHOD> <path?query> <status> <ms>ms <verdict> [fault] [upstream]`;
-    status `dropped` when a fault closed the connection without an answer. The path is
+    status `dropped` when no answer went out (a `drop` fault, a client gone mid-body). The path is
     decoded (as the journal has it) but for its spaces, so each field stays one word."""
     path = str(entry.get("path", "")).replace(" ", "%20")  # one field, as the client wrote it
     if entry.get("query"):
@@ -91,7 +91,7 @@ def log_request(api: str, entry: dict | None, duration_ms: float, scope: dict) -
     """Write the line for one finished request; one without an entry (the store did not answer
     before the request could be journaled) still gets a line, without a verdict."""
     if entry is None:
-        path = _printable(scope.get("path", ""))
+        path = _printable(scope.get("path", "")).replace(" ", "%20")
         line = f"- {api} {scope.get('method')} {path} - {duration_ms:.1f}ms"
         request_log.info("%s not journaled (state store unavailable)", line)
         return
