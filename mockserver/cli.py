@@ -16,48 +16,72 @@ def _fail(message: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from mockserver.http.proxy import proxy_overrides, proxy_summary
-    from mockserver.settings import SettingsError, load_settings
+    """Settings, app, state and socket (any problem: one line, exit 2), then the summary, then
+    the server until it is stopped."""
+    from mockserver.settings import SettingsError
     from mockserver.snapshot import SnapshotError
 
     try:
-        settings = load_settings(
-            args.config,
-            host=args.host,
-            port=args.port,
-            apis=args.api or None,
-            store=args.store,
-            workers=args.workers,
-            control_token=args.control_token,
-            control=False if args.no_control else None,
-            validate_responses=True if args.validate_responses else None,
-            log_level=args.log_level,
-            engine=args.engine,
-            api_settings=proxy_overrides(args.proxy),
-        )
-        if settings.workers > 1 and settings.store == "memory":
-            raise SettingsError(
-                "the memory store can't be shared by several workers; use --store redis://HOST:PORT/DB"
-            )
-        from mockserver.app import build_app
-        from mockserver.server import bind_socket
-
-        app = build_app(settings)
+        settings = _serve_settings(args)
+        app = _build(settings)
         state = _StateArgs(args, app)  # reads and checks --state FILE
         if not state.load():  # before a scenario starts: its steps follow the restored clock
             return 1
         if args.scenario:
             from mockserver.scenarios import start_at_startup
 
-            fresh = None if settings.store == "memory" else lambda: build_app(settings)
+            fresh = None if settings.store == "memory" else lambda: _build(settings)
             print(asyncio.run(start_at_startup(args.scenario, app, fresh)), flush=True)
+        from mockserver.server import bind_socket
+
         sock = bind_socket(settings.host, settings.port, app.settings)  # refuses an exposed /__mock
     except (SettingsError, SnapshotError) as exc:
         return _fail(str(exc))
 
     host, port = sock.getsockname()[:2]
     base = f"http://{host}:{port}"
+    _announce(app, settings, base)
+    _log_to_stderr(settings)
+    code = _run_server(app, settings, sock, base)
+    return state.save() if code == 0 else code
+
+
+def _serve_settings(args: argparse.Namespace):
+    from mockserver.http.proxy import proxy_overrides
+    from mockserver.settings import SettingsError, load_settings
+
+    settings = load_settings(
+        args.config,
+        host=args.host,
+        port=args.port,
+        apis=args.api or None,
+        store=args.store,
+        workers=args.workers,
+        control_token=args.control_token,
+        control=False if args.no_control else None,
+        validate_responses=True if args.validate_responses else None,
+        log_level=args.log_level,
+        quiet=True if args.quiet else None,
+        engine=args.engine,
+        api_settings=proxy_overrides(args.proxy),
+    )
+    if settings.workers > 1 and settings.store == "memory":
+        raise SettingsError(
+            "the memory store can't be shared by several workers; use --store redis://HOST:PORT/DB"
+        )
+    return settings
+
+
+def _build(settings):
+    from mockserver.app import build_app
+
+    return build_app(settings)
+
+
+def _announce(app, settings, base: str) -> None:
+    """Where each API listens and how to authenticate (stdout); warnings (stderr)."""
     from mockserver.docs.landing import seeding_warnings, serve_summary
+    from mockserver.http.proxy import proxy_summary
     from mockserver.settings import env_warnings
 
     print("\n".join(serve_summary(app.ctx.apis, base, settings)), flush=True)
@@ -73,16 +97,41 @@ def _serve(args: argparse.Namespace) -> int:
             warning = f"mockserver: warning: {problem}; requests get 503 until it answers"
             print(warning, file=sys.stderr, flush=True)
 
+
+def _log_to_stderr(settings) -> None:
+    """The request log (one line per request, unless `quiet`) and the mock's own messages at
+    `log_level` and above, on stderr. Only `serve` does this: in-process servers leave logging
+    to their caller (README, "The request log")."""
+    import logging
+
+    from mockserver.http.requestlog import LOGGER
+
+    levels = {"mockserver": settings.log_level.upper()}
+    levels[LOGGER] = logging.CRITICAL + 1 if settings.quiet else logging.INFO
+    for name, level in levels.items():
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if getattr(h, "mockserver_serve", False)]:
+            logger.removeHandler(old)  # a second `serve` in one process: one line each still
+        to_stderr = logging.StreamHandler(sys.stderr)
+        to_stderr.setFormatter(logging.Formatter("%(message)s"))
+        to_stderr.mockserver_serve = True  # type: ignore[attr-defined]
+        logger.addHandler(to_stderr)
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+def _run_server(app, settings, sock, base: str) -> int:
+    """Serve until SIGTERM/SIGINT: 0 once stopped, non-zero if the server never started."""
+    ready = f"ready {base} (store: {app.ctx.store.kind}"
     if settings.workers > 1:
         from mockserver.server import serve_workers
 
-        def ready() -> None:
-            store = f"store: {app.ctx.store.kind}; {settings.workers} workers"
-            print(f"ready {base} ({store}; Ctrl-C to stop)", flush=True)
+        def announce() -> None:
+            print(f"{ready}; {settings.workers} workers; Ctrl-C to stop)", flush=True)
 
-        code = serve_workers(settings, sock, on_ready=ready)
+        code = serve_workers(settings, sock, on_ready=announce)
         sock.close()
-        return state.save() if code == 0 else code
+        return code
 
     from mockserver.server import MockUvicornServer, uvicorn_config
 
@@ -93,12 +142,12 @@ def _serve(args: argparse.Namespace) -> int:
         while not server.started and not task.done():
             await asyncio.sleep(0.005)
         if server.started:
-            print(f"ready {base} (store: {app.ctx.store.kind}; Ctrl-C to stop)", flush=True)
+            print(f"{ready}; Ctrl-C to stop)", flush=True)
         await task
 
     asyncio.run(run())
     sock.close()
-    return state.save() if server.started else 1
+    return 0 if server.started else 1
 
 
 class _StateArgs:
@@ -180,13 +229,7 @@ def version() -> str:
         return __version__
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Long because: one add_argument per option, which reads best as one flat list."""
-    parser = argparse.ArgumentParser(prog="mockserver", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"mockserver {version()}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    parser.set_defaults(commands=sub.choices)
-
+def _add_serve_parser(sub) -> None:
     serve = sub.add_parser("serve", help="serve the mock APIs")
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     serve.add_argument(
@@ -206,7 +249,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--validate-responses", action="store_true", help="check every answer against its spec"
     )
     serve.add_argument(
-        "--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"]
+        "--log-level",
+        default=None,
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="the mock's and uvicorn's own messages from this level up: warning (default) "
+        "shows problems such as a lost journal entry, info adds uvicorn's start and stop "
+        "lines, debug their debug messages; error and critical only failures (the request log "
+        "is not a level: --quiet turns it off)",
+    )
+    serve.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no request log (by default one line per request on stderr: mock time, API, "
+        "method, path, status, duration, verdict, fault)",
     )
     serve.add_argument(
         "--scenario", metavar="FILE|NAME", help="start a scenario (YAML/JSON file or a named one)"
@@ -224,6 +279,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--save-state", metavar="FILE", help="write a state snapshot here on SIGTERM/SIGINT"
     )
     serve.set_defaults(func=_serve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mockserver", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mockserver {version()}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    parser.set_defaults(commands=sub.choices)
+
+    _add_serve_parser(sub)
 
     docs = sub.add_parser("docs", help="write the static API docs and/or the README's API tables")
     docs.add_argument("--out", metavar="DIR", help="write the HTML site (index + a page per API)")

@@ -12,6 +12,9 @@
   server to some APIs; `--mockserver-validate-responses` checks every answer against its spec.
 
 Code that does not use pytest uses `mockserver.server.BackgroundServer` directly.
+
+The servers print no request log into the test output: its lines go to the `mockserver.requests`
+logger, which pytest shows only when asked (`--log-cli-level=INFO`, `--log-level=INFO`).
 """
 
 from __future__ import annotations
@@ -145,7 +148,11 @@ def _marker_settings(config: pytest.Config, marker: pytest.Mark):
         }
         check_api_settings(api_settings, origins)
     except (SettingsError, ValueError, pytest.UsageError) as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)  # failed outside the handler: pytest would show it twice, chained
+    else:
+        problem = None
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
     return _settings(config, **{"apis": apis, "api_settings": api_settings or None, **overrides})
 
 
@@ -170,11 +177,12 @@ def _configure(client, api_settings: dict) -> None:
     for api, values in api_settings.items():
         try:
             client.configure(api, **values)
+            continue
         except MockClientError as exc:
             error = exc.body.get("error", {}) if isinstance(exc.body, dict) else {}
             message = error.get("message", exc.body)
-            where = f"@pytest.mark.mockserver(api_settings={{{api!r}: ...}})"
-            pytest.fail(f"{where}: {message}", pytrace=False)
+        where = f"@pytest.mark.mockserver(api_settings={{{api!r}: ...}})"
+        pytest.fail(f"{where}: {message}", pytrace=False)  # outside the handler: shown once
 
 
 @pytest.fixture

@@ -134,6 +134,9 @@ def uvicorn_config(app, settings: Settings) -> uvicorn.Config:
 class BackgroundServer:
     """A real mock server on 127.0.0.1 and a free port, in a daemon thread.
 
+    It prints nothing per request: its request log goes to the `mockserver.requests` logger,
+    with no handler of its own, so it shows only where the caller's logging takes INFO.
+
     >>> with BackgroundServer() as server:
     ...     httpx.get(server.url + "/__mock/health")
     """

@@ -34,6 +34,7 @@ from mockserver.core.config import check_types, closest, field_types, from_text
 
 __all__ = [
     "ENGINES",
+    "LOG_LEVELS",
     "Settings",
     "SettingsError",
     "check_api_settings",
@@ -49,6 +50,7 @@ class SettingsError(ValueError):
 
 
 ENGINES = ("compiled", "connexion")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 @dataclass
@@ -65,6 +67,9 @@ class Settings:
     journal_cap: int = 2_000  # per API; a ring buffer (bench: 10 000 x 5 APIs cost ~35 MB)
     journal_body_cap: int = 4_096
     log_level: str = "warning"
+    # No request log: `serve` writes one line per request on stderr unless this is set
+    # (`--quiet`); in-process servers write theirs only where the caller's logging shows INFO.
+    quiet: bool = False
     # "compiled": the compiled path answers what it proves valid, connexion the rest;
     # "connexion": connexion answers everything (DESIGN.md, "Two engines, one behaviour").
     engine: str = "compiled"
@@ -75,6 +80,10 @@ class Settings:
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise SettingsError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(
+                f"log_level must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}"
+            )
 
     def for_api(self, name: str) -> dict[str, Any]:
         return dict(self.api_settings.get(name, {}))
@@ -88,6 +97,9 @@ _SERVER_FIELDS = {
 }
 
 
+_CHOICES = {"engine": ENGINES, "log_level": LOG_LEVELS}
+
+
 def _server_value(name: str, value: Any, origin: str) -> Any:
     """A [server] setting checked against its field's type (SettingsError naming `origin`);
     a list from comma text (`MOCKSERVER_APIS=statusbadge,sonoran`)."""
@@ -95,6 +107,9 @@ def _server_value(name: str, value: Any, origin: str) -> Any:
         check_types(Settings, {name: value}, lambda _: origin)
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
+    choices = _CHOICES.get(name)
+    if choices and value not in choices:
+        raise SettingsError(f"{origin}: expected one of {', '.join(choices)}, got {value!r}")
     if isinstance(value, str) and field_types(Settings)[name] == list[str]:
         return [v.strip() for v in value.split(",") if v.strip()]
     return value

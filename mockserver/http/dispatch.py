@@ -8,13 +8,19 @@ and its docs sit behind the X-Mock-Token check when a token is set.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
+from mockserver.core.clock import monotonic
 from mockserver.core.context import MockContext
 from mockserver.core.errors import MockError
+from mockserver.http.gate import ApiGate
+from mockserver.http.requestlog import log_request, log_unrouted, request_log
 from mockserver.settings import Settings
 
-__all__ = ["MockServerApp", "send_json", "token_gate"]
+__all__ = ["ENTRY", "MockServerApp", "RequestLog", "send_json", "token_gate"]
+
+ENTRY = "mockserver.entry"  # the scope key where the gate leaves the request's journal entry
 
 
 async def send_json(send, status: int, body: bytes) -> None:
@@ -40,6 +46,27 @@ def token_gate(app, token: str | None, render):
     return gate
 
 
+class RequestLog:
+    """One API's gate, timed: once the gate has journaled the request, its line goes to the
+    request log (mockserver.http.requestlog). The logger is asked once per request whether it
+    writes at all; when it does not, the gate is called as it is, nothing is measured."""
+
+    def __init__(self, gate: ApiGate) -> None:
+        self.gate = gate
+        self.api = gate.api.name
+
+    async def __call__(self, scope, receive, send) -> None:
+        if not request_log.isEnabledFor(logging.INFO):
+            await self.gate(scope, receive, send)
+            return
+        started = monotonic()
+        try:
+            await self.gate(scope, receive, send)
+        finally:
+            elapsed_ms = (monotonic() - started) * 1000
+            log_request(self.api, scope.pop(ENTRY, None), elapsed_ms, scope)
+
+
 class MockServerApp:
     """The ASGI app `build_app` returns: its context and its route table."""
 
@@ -50,6 +77,12 @@ class MockServerApp:
         self.ctx = ctx
         self.control = control
         self.routes = sorted(routes, key=lambda r: -len(r[0]))
+        # What requests go to: each gate behind its request log (unless quiet); `routes` keeps
+        # the gates themselves for whoever inspects them.
+        self._table = [
+            (p, RequestLog(t) if isinstance(t, ApiGate) and not settings.quiet else t)
+            for p, t in self.routes
+        ]
 
     async def __call__(self, scope, receive, send) -> None:
         kind = scope["type"]
@@ -59,12 +92,25 @@ class MockServerApp:
         if kind != "http":
             return
         path = scope["path"]
-        for prefix, target in self.routes:
+        for prefix, target in self._table:
             if path.startswith(prefix):
                 await target(scope, receive, send)
                 return
         body = {"error": "Not Found", "message": f"no mocked API serves {path}"}
         await send_json(send, 404, json.dumps(body).encode())
+        if not self.settings.quiet and request_log.isEnabledFor(logging.INFO):
+            await self._log_unrouted(scope)
+
+    async def _log_unrouted(self, scope) -> None:
+        """A path no API serves (a mistyped base URL) gets its line too, so the log shows why
+        a client hears only 404s."""
+        from mockserver.store import StoreUnavailable
+
+        try:
+            now = await self.ctx.clock.now()
+        except StoreUnavailable:
+            now = None
+        log_unrouted(now, scope["method"], scope["path"])
 
     async def _lifespan(self, receive, send) -> None:
         while True:

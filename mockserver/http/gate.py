@@ -163,6 +163,7 @@ class ApiGate:
             headers=scope["headers"],
             redactor=ctx.journal.redactor,
         )
+        scope["mockserver.entry"] = entry
         state: dict[str, Any] = {"operation": operation, "violations": []}
         await self._purge(now)
         return Exchange(scope, entry, state, now, path_params)

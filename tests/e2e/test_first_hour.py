@@ -8,6 +8,7 @@ variable gets its warning; every subcommand shows its own usage on a bad argumen
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -153,6 +154,65 @@ def test_serve_lists_every_route_the_landing_page_and_the_docs_and_warns_of_a_ty
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert "mockserver: warning: MOCKSERVER_PROT is ignored; did you mean MOCKSERVER_PORT?" in err
+    # The request log (item 4): the heartbeat's line, on the mock clock, with its verdict.
+    assert re.search(r"^\S+Z statusbadge POST /api/heartbeat 200 \d+\.\dms valid$", err, re.M), err
+    assert TOKEN not in err and TOKEN[:12] not in err
+
+
+def test_serve_quiet_writes_no_request_log(installed):
+    proc, lines = installed.serve("--quiet", "--api", "statusbadge")
+    base = lines[-1].split()[1]
+    try:
+        assert httpx.post(f"{base}/api/heartbeat", json=BODY).status_code == 200
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and err == ""
+
+
+INTEGRATOR_TESTS = """
+import httpx
+import pytest
+
+BODY = {body!r}
+
+
+def test_beat(mockserver):
+    assert httpx.post(mockserver.url + "/api/heartbeat", json=BODY).status_code == 200
+    assert mockserver.count(api="statusbadge") == 1
+
+
+@pytest.mark.mockserver(api_settings={{"statusbadge": {{"ttl_seconds": "ten"}}}})
+def test_a_wrongly_typed_marker_setting(mockserver):
+    pass
+"""
+
+
+def test_an_integrator_project_runs_with_warnings_as_errors(installed):
+    """Items 2 and 8 from the wheel: `pytest -W error` runs the fixture, a wrongly typed marker
+    setting fails its test in one line shown once, and no request line lands in the output."""
+    project = installed.project / "integrator"
+    project.mkdir()
+    (project / "test_client.py").write_text(INTEGRATOR_TESTS.format(body=BODY))
+    run = subprocess.run(
+        [str(installed.venv / "bin" / "pytest"), "-W", "error", "-p", "no:cacheprovider", "-rE"],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        env=installed.env(),
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+    out = run.stdout + run.stderr
+    assert run.returncode == 1 and "1 passed, 1 error" in out, out
+    message = (
+        "@pytest.mark.mockserver(api_settings={'statusbadge': {'ttl_seconds': ...}}): "
+        "expected a number, got 'ten'"
+    )
+    assert out.count(message) == 1, out  # not again under "During handling of ..."
+    assert "During handling" not in out and "Traceback" not in out
+    assert "POST /api/heartbeat" not in out  # in-process servers keep the request log quiet
+    assert "warning" not in out.lower()
 
 
 def test_no_control_warns_that_an_api_needs_seeding(installed):
@@ -182,6 +242,17 @@ def test_a_wrongly_typed_setting_is_one_line_and_exit_2(installed):
         "mockserver: error: mock.toml [apis.statusbadge] ttl_seconds: expected a number, "
         "got 'ten'\n"
     )
+    config.write_text('[server]\nport = "eighty"\n')
+    run = installed.run("serve", "--config", "mock.toml")
+    assert (run.returncode, run.stdout) == (2, "")
+    assert (
+        run.stderr
+        == "mockserver: error: mock.toml [server] port: expected an integer, got 'eighty'\n"
+    )
+    config.write_text('[server]\nlog_level = "loud"\n')
+    run = installed.run("serve", "--config", "mock.toml")
+    assert run.returncode == 2 and len(run.stderr.splitlines()) == 1
+    assert run.stderr.startswith("mockserver: error: mock.toml [server] log_level: expected one of")
 
 
 def test_docs_and_check_specs(installed):
