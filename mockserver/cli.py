@@ -16,6 +16,9 @@ def _fail(message: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # connexion imports httpx, whose package imports its command-line client (rich, pygments:
+    # ~40 ms of start-up) unless that is missing; serve never runs it (httpx then keeps a stub).
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     from mockserver.settings import SettingsError, load_settings
     from mockserver.snapshot import SnapshotError
 
