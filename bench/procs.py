@@ -7,6 +7,7 @@ itself dies (PR_SET_PDEATHSIG), so a killed harness leaves no server behind.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
@@ -16,7 +17,16 @@ import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["CpuWatch", "Processes", "busy_pct", "cpu_times", "descendants", "free_port", "rss_mb"]
+__all__ = [
+    "CpuWatch",
+    "Processes",
+    "busy_pct",
+    "cpu_times",
+    "descendants",
+    "free_port",
+    "paused",
+    "rss_mb",
+]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -170,6 +180,7 @@ class Processes:
         pids = [process.pid, *descendants(process.pid)]
         for pid in pids:
             _signal(pid, signal.SIGTERM)
+            _signal(pid, signal.SIGCONT)  # a paused process acts on SIGTERM only once continued
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.05)
@@ -191,3 +202,19 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+
+
+@contextlib.contextmanager
+def paused(processes: list[subprocess.Popen]):
+    """SIGSTOP ``processes`` and their descendants while one target is measured, SIGCONT after
+    (also on an error or Ctrl-C): an idle server still takes CPU (Node's GC and timers, uvicorn's
+    per-second date header), and on two cores that showed in the measured target's tail.
+    A process that was paused is continued by ``Processes.stop`` too."""
+    pids = [pid for p in processes if p.poll() is None for pid in (p.pid, *descendants(p.pid))]
+    try:
+        for pid in pids:
+            _signal(pid, signal.SIGSTOP)
+        yield pids
+    finally:
+        for pid in pids:
+            _signal(pid, signal.SIGCONT)

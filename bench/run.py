@@ -25,7 +25,7 @@ import shared_store
 import targets
 import tools
 from httpjson import request_json, request_raw
-from procs import CpuWatch, Processes, busy_pct, cpu_times
+from procs import CpuWatch, Processes, busy_pct, cpu_times, paused
 from workloads import API_ORDER, MOCK_ENV, SCALE_FILLS, build_heartbeat
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -202,9 +202,11 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
     running, startup = {}, {}
     for spec in specs:
         try:
-            running[spec.name], startup[spec.name] = start_with_samples(
-                procs, spec, args.startup_samples, log_dir
-            )
+            # each target starts alone: the ones already up are paused meanwhile
+            with paused([s.process for s in running.values()]):
+                running[spec.name], startup[spec.name] = start_with_samples(
+                    procs, spec, args.startup_samples, log_dir
+                )
         except RuntimeError as error:
             document["notes"].append(f"{spec.name} not measured: {str(error)[:600]}")
             say(f"{spec.name} did not start: {str(error)[:600]}")
@@ -235,9 +237,11 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
     for round_no in range(args.rounds):
         for name, api, heartbeat in plan:
             base = running[name].base_url
-            if round_no == 0 and args.warmup > 0:
-                loadgen.run_wrk(base, heartbeat, args.warmup, args.threads, args.connections)
-            result = measured_wrk(args, running[name], heartbeat)
+            others = [s.process for n, s in running.items() if n != name]
+            with paused(others):  # each target measured alone; rounds stay interleaved
+                if round_no == 0 and args.warmup > 0:
+                    loadgen.run_wrk(base, heartbeat, args.warmup, args.threads, args.connections)
+                result = measured_wrk(args, running[name], heartbeat)
             runs[(name, api)].append(result)
             rss_after[(name, api)] = max(rss_after.get((name, api), 0.0), running[name].rss_mb())
             say(
