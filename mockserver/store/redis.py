@@ -93,6 +93,19 @@ redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[2]) - 1)
 return redis.call('ZCARD', KEYS[1])
 """
 
+# The journal's write in one round trip: the counter record KEYS[1]/ARGV[1] (`{"n":N}`) goes
+# up by one, and the entry ARGV[3] .. N .. ARGV[4] joins the log KEYS[2] at seq N, which keeps
+# the newest ARGV[2]. Returns N.
+_LOG_APPEND_NUMBERED = """
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+local n = tonumber(stored and string.match(stored, '"n":(%d+)') or 0) + 1
+local seq = string.format('%d', n)
+redis.call('HSET', KEYS[1], ARGV[1], '{"n":' .. seq .. '}')
+redis.call('ZADD', KEYS[2], n, seq .. ':' .. ARGV[3] .. seq .. ARGV[4])
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[2]) - 1)
+return n
+"""
+
 # Delete each field ARGV[2i-1] only if it still holds ARGV[2i] (purge must not remove a
 # record that was refreshed after it was read). Returns the number deleted.
 _DELETE_UNCHANGED = """
@@ -198,6 +211,7 @@ class RedisStore(RedisBulk):
         self._delete_unchanged = self._redis.register_script(_DELETE_UNCHANGED)
         self._insert = self._redis.register_script(_INSERT)
         self._log_append = self._redis.register_script(_LOG_APPEND)
+        self._log_append_numbered = self._redis.register_script(_LOG_APPEND_NUMBERED)
         self._queues: dict[tuple[str, str], list] = {}  # (ns, key) -> [lock, users]
 
     # --- keys -----------------------------------------------------------------------------
@@ -314,6 +328,17 @@ class RedisStore(RedisBulk):
         args = ["" if seq is None else str(seq), str(cap), _dumps(entry)]
         with self._guard():
             return int(await self._log_append(keys=[self._log(ns)], args=args))
+
+    async def log_append_numbered(
+        self, ns: str, head: str, tail: str, cap: int, counter: tuple[str, str]
+    ) -> int:
+        """One EVALSHA (the journal's write was three round trips: the counter's read and
+        compare-and-set, then the append)."""
+        keys = [self._hash(counter[0]), self._log(ns)]
+        with self._guard():
+            return int(
+                await self._log_append_numbered(keys=keys, args=[counter[1], str(cap), head, tail])
+            )
 
     async def log_read(
         self, ns: str, after: int | None = None, limit: int | None = None
