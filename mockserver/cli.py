@@ -84,9 +84,10 @@ def _serve(args: argparse.Namespace) -> int:
         sock.close()
         return state.save() if code == 0 else code
 
-    from mockserver.server import MockUvicornServer, uvicorn_config
+    from mockserver.server import MockUvicornServer, tune_gc_for_serving, uvicorn_config
 
     server = MockUvicornServer(uvicorn_config(app, settings))
+    tune_gc_for_serving()
 
     async def run() -> None:
         task = asyncio.ensure_future(server.serve(sockets=[sock]))
