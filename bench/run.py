@@ -20,6 +20,7 @@ from pathlib import Path
 import inprocess
 import loadgen
 import plugin_marker
+import readme_table
 import report
 import shared_store
 import targets
@@ -433,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         "notes": [],
         "rows": [],
         "logs": str(log_dir),
+        "isolation": "Each target was measured, and started, alone: the others were paused "
+        "(SIGSTOP) meanwhile",
     }
     busy = busy_pct(2.0)
     deadline = time.monotonic() + args.wait_quiet
@@ -500,7 +503,11 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(inprocess.format_table(document["inprocess"]))
     path = report.write_results(args.results, document)
-    print(f"\nwritten: {path.relative_to(REPO_DIR) if path.is_relative_to(REPO_DIR) else path}")
+    pasted = path.with_suffix(".md")
+    pasted.write_text(readme_table.markdown(document, path.name))
+    for written in (path, pasted):
+        shown = written.relative_to(REPO_DIR) if written.is_relative_to(REPO_DIR) else written
+        print(f"{'' if written is pasted else chr(10)}written: {shown}")
     return 130 if interrupted else 0
 
 
