@@ -25,6 +25,7 @@ __all__ = [
     "descendants",
     "free_port",
     "paused",
+    "pss_mb",
     "rss_mb",
 ]
 
@@ -75,6 +76,22 @@ def _vm_rss_kb(pid: int) -> int:
 def rss_mb(pid: int) -> float:
     """VmRSS of ``pid`` plus all its descendants, in MiB."""
     return sum(_vm_rss_kb(p) for p in [pid, *descendants(pid)]) / 1024
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pss_mb(pid: int) -> float:
+    """PSS of ``pid`` plus its descendants, in MiB: forked workers share their parent's pages,
+    which VmRSS counts once per process (PSS divides each shared page among its sharers)."""
+    return sum(_pss_kb(p) for p in [pid, *descendants(pid)]) / 1024
 
 
 def busy_pct(seconds: float = 1.0) -> float:

@@ -235,6 +235,7 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
 
     runs: dict[tuple[str, str], list[dict]] = {(n, a): [] for n, a, _ in plan}
     rss_after: dict[tuple[str, str], float] = {}
+    memory_notes: dict[str, str] = {}
     for round_no in range(args.rounds):
         for name, api, heartbeat in plan:
             base = running[name].base_url
@@ -245,6 +246,7 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
                 result = measured_wrk(args, running[name], heartbeat)
             runs[(name, api)].append(result)
             rss_after[(name, api)] = max(rss_after.get((name, api), 0.0), running[name].rss_mb())
+            memory_notes[name] = running[name].memory_note()
             say(
                 f"round {round_no + 1}/{args.rounds} {name}/{api}: {result['rps']:,.0f} req/s, "
                 f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
@@ -269,6 +271,7 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
             row["note"] = (
                 f"start-up to first 200: {samples['first_200_s']} s; "
                 f"idle RSS {document['targets'][name]['rss_idle_mb']} MB"
+                f"{memory_notes.get(name, '')}"
             )
             if any(samples["ready_line_s"]):
                 row["note"] += f"; 'ready' line printed at {samples['ready_line_s']} s"
