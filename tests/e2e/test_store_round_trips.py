@@ -63,6 +63,21 @@ def test_a_journaled_heartbeat_writes_the_journal_in_one_redis_command(store_kin
         assert [e["id"] for e in entries] == [1, 2]
 
 
+def test_a_servers_next_heartbeat_updates_its_record_in_one_redis_command(store_kind, store_url):
+    """The worker remembers what it wrote: no read before the compare-and-set."""
+    if store_kind != "redis":
+        pytest.skip("counts Redis commands")
+    url = store_url()
+    with BackgroundServer(test_settings(store=url)) as server, httpx.Client() as http:
+        beat = server.url + "/api/heartbeat"
+        assert http.post(beat, json=BODY).status_code == 200
+        seen = _monitored(url, lambda: http.post(beat, json=BODY).raise_for_status())
+        record = [c for c in seen if "statusbadge:servers" in c]
+        assert len(record) == 1 and record[0].startswith("EVALSHA "), seen
+        status = http.get(server.url + "/__mock/statusbadge/servers").json()
+        assert status, status
+
+
 def test_a_heartbeat_reads_no_scenario_when_none_can_be_pending(store_kind, store_url):
     if store_kind != "memory":
         pytest.skip("a shared store is read every time: another worker may start one")

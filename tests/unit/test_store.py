@@ -230,6 +230,42 @@ def test_log_is_a_ring_buffer_oldest_first(on_store):
     on_store(scenario)
 
 
+def test_an_update_after_another_worker_wrote_builds_on_what_it_wrote(on_store):
+    """The Redis store may guess a record from its own last write (one round trip): the guess
+    never wins over what another worker stored since."""
+
+    def add(n):
+        return lambda old: ({"n": (old or {"n": 0})["n"] + n}, None)
+
+    async def scenario(store, twin, _):
+        await store.update("ns", "k", add(1))
+        await twin.update("ns", "k", add(10))
+        await store.update("ns", "k", add(100))
+        await twin.delete("ns", "k")
+        await store.update("ns", "k", add(1000))
+        assert await twin.get("ns", "k") == {"n": 1000}
+
+    on_store(scenario)
+
+
+def test_an_update_that_refuses_a_stale_guess_is_judged_on_the_stored_record(on_store):
+    def revive(old):
+        if not (old or {}).get("alive"):
+            raise LookupError("gone")
+        return {**old, "beats": old["beats"] + 1}, old["beats"] + 1
+
+    async def scenario(store, twin, _):
+        await store.update("ns", "k", lambda old: ({"alive": False, "beats": 0}, None))
+        await twin.put("ns", "k", {"alive": True, "beats": 5})
+        assert await store.update("ns", "k", revive) == 6
+        await twin.put("ns", "k", {"alive": False, "beats": 6})
+        with pytest.raises(LookupError):
+            await store.update("ns", "k", revive)
+        assert await twin.get("ns", "k") == {"alive": False, "beats": 6}
+
+    on_store(scenario)
+
+
 def test_a_numbered_append_counts_and_appends_in_one_step(on_store):
     async def scenario(store, twin, _):
         counter = ("_journal", "seq")
