@@ -123,6 +123,7 @@ class Journal:
         if secrets is None:
             secrets = current_secrets()
         self._mask_violations(entry["violations"])
+        entry.pop("id", None)
         entry = {"id": 0, **entry}  # first, so the store can number the text: {"id":<seq>,...}
         text = _dumps(entry)
         if secrets and secrets.may_show_in(text):
@@ -245,15 +246,15 @@ def new_entry(
         "valid": True,
         "violations": [],
         "identity": None,
-        "request": {
-            "headers": {
-                k.decode("latin-1").lower(): redactor.header(
-                    k.decode("latin-1"), v.decode("latin-1")
-                )
-                for k, v in headers
-            },
-            "body": None,
-        },
+        "request": {"headers": _headers(headers, redactor), "body": None},
         "response": {"body": None},
         "fault": None,
     }
+
+
+def _headers(headers: list[tuple[bytes, bytes]], redactor: Redactor) -> dict[str, str]:
+    out = {}
+    for raw_name, raw_value in headers:
+        name = raw_name.decode("latin-1")
+        out[name.lower()] = redactor.header(name, raw_value.decode("latin-1"))
+    return out
