@@ -111,8 +111,12 @@ class RedisUpdate:
             if written:
                 self._remember(slot, new_text)
                 return result
-            if stored:  # another worker changed it between our read and write: back off
+            if stored:
+                # Another worker changed it between our read and write: back off, then read
+                # again (what the script answered would be old by the time the wait ends).
                 await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2 ** min(attempt, 6))))
-            known, stored = (current[0] if current else None), True
+                known = _UNKNOWN
+            else:  # the guess was old: what the script answered is the record now
+                known, stored = (current[0] if current else None), True
         self._seen.pop(slot, None)
         raise StoreUnavailable(f"Redis at {self.where}: {ns}/{key} kept changing; gave up")

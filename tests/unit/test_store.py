@@ -248,6 +248,24 @@ def test_an_update_after_another_worker_wrote_builds_on_what_it_wrote(on_store):
     on_store(scenario)
 
 
+def test_two_workers_hammering_one_record_never_give_up(on_store):
+    """Under steady contention a conflict is retried on a fresh read, never on what the
+    compare-and-set answered before a back-off (it would be old by then, every time)."""
+
+    def add(old):
+        return {"n": (old or {"n": 0})["n"] + 1}, None
+
+    async def scenario(store, twin, _):
+        async def hammer(s, times):
+            for _ in range(times):
+                await s.update("ns", "hot", add)
+
+        await asyncio.gather(hammer(store, 40), hammer(twin, 1500), hammer(twin, 1500))
+        assert await store.get("ns", "hot") == {"n": 3040}
+
+    on_store(scenario)
+
+
 def test_an_update_that_refuses_a_stale_guess_is_judged_on_the_stored_record(on_store):
     def revive(old):
         if not (old or {}).get("alive"):
