@@ -7,6 +7,7 @@ itself dies (PR_SET_PDEATHSIG), so a killed harness leaves no server behind.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
@@ -16,7 +17,17 @@ import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["CpuWatch", "Processes", "busy_pct", "cpu_times", "descendants", "free_port", "rss_mb"]
+__all__ = [
+    "CpuWatch",
+    "Processes",
+    "busy_pct",
+    "cpu_times",
+    "descendants",
+    "free_port",
+    "paused",
+    "pss_mb",
+    "rss_mb",
+]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -65,6 +76,22 @@ def _vm_rss_kb(pid: int) -> int:
 def rss_mb(pid: int) -> float:
     """VmRSS of ``pid`` plus all its descendants, in MiB."""
     return sum(_vm_rss_kb(p) for p in [pid, *descendants(pid)]) / 1024
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pss_mb(pid: int) -> float:
+    """PSS of ``pid`` plus its descendants, in MiB: forked workers share their parent's pages,
+    which VmRSS counts once per process (PSS divides each shared page among its sharers)."""
+    return sum(_pss_kb(p) for p in [pid, *descendants(pid)]) / 1024
 
 
 def busy_pct(seconds: float = 1.0) -> float:
@@ -170,6 +197,7 @@ class Processes:
         pids = [process.pid, *descendants(process.pid)]
         for pid in pids:
             _signal(pid, signal.SIGTERM)
+            _signal(pid, signal.SIGCONT)  # a paused process acts on SIGTERM only once continued
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.05)
@@ -191,3 +219,19 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+
+
+@contextlib.contextmanager
+def paused(processes: list[subprocess.Popen]):
+    """SIGSTOP ``processes`` and their descendants while one target is measured, SIGCONT after
+    (also on an error or Ctrl-C): an idle server still takes CPU (Node's GC and timers, uvicorn's
+    per-second date header), and on two cores that showed in the measured target's tail.
+    A process that was paused is continued by ``Processes.stop`` too."""
+    pids = [pid for p in processes if p.poll() is None for pid in (p.pid, *descendants(p.pid))]
+    try:
+        for pid in pids:
+            _signal(pid, signal.SIGSTOP)
+        yield pids
+    finally:
+        for pid in pids:
+            _signal(pid, signal.SIGCONT)

@@ -20,12 +20,13 @@ from pathlib import Path
 import inprocess
 import loadgen
 import plugin_marker
+import readme_table
 import report
 import shared_store
 import targets
 import tools
 from httpjson import request_json, request_raw
-from procs import CpuWatch, Processes, busy_pct, cpu_times
+from procs import CpuWatch, Processes, busy_pct, cpu_times, paused
 from workloads import API_ORDER, MOCK_ENV, SCALE_FILLS, build_heartbeat
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -202,9 +203,11 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
     running, startup = {}, {}
     for spec in specs:
         try:
-            running[spec.name], startup[spec.name] = start_with_samples(
-                procs, spec, args.startup_samples, log_dir
-            )
+            # each target starts alone: the ones already up are paused meanwhile
+            with paused([s.process for s in running.values()]):
+                running[spec.name], startup[spec.name] = start_with_samples(
+                    procs, spec, args.startup_samples, log_dir
+                )
         except RuntimeError as error:
             document["notes"].append(f"{spec.name} not measured: {str(error)[:600]}")
             say(f"{spec.name} did not start: {str(error)[:600]}")
@@ -232,14 +235,18 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
 
     runs: dict[tuple[str, str], list[dict]] = {(n, a): [] for n, a, _ in plan}
     rss_after: dict[tuple[str, str], float] = {}
+    memory_notes: dict[str, str] = {}
     for round_no in range(args.rounds):
         for name, api, heartbeat in plan:
             base = running[name].base_url
-            if round_no == 0 and args.warmup > 0:
-                loadgen.run_wrk(base, heartbeat, args.warmup, args.threads, args.connections)
-            result = measured_wrk(args, running[name], heartbeat)
+            others = [s.process for n, s in running.items() if n != name]
+            with paused(others):  # each target measured alone; rounds stay interleaved
+                if round_no == 0 and args.warmup > 0:
+                    loadgen.run_wrk(base, heartbeat, args.warmup, args.threads, args.connections)
+                result = measured_wrk(args, running[name], heartbeat)
             runs[(name, api)].append(result)
             rss_after[(name, api)] = max(rss_after.get((name, api), 0.0), running[name].rss_mb())
+            memory_notes[name] = running[name].memory_note()
             say(
                 f"round {round_no + 1}/{args.rounds} {name}/{api}: {result['rps']:,.0f} req/s, "
                 f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
@@ -264,6 +271,7 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
             row["note"] = (
                 f"start-up to first 200: {samples['first_200_s']} s; "
                 f"idle RSS {document['targets'][name]['rss_idle_mb']} MB"
+                f"{memory_notes.get(name, '')}"
             )
             if any(samples["ready_line_s"]):
                 row["note"] += f"; 'ready' line printed at {samples['ready_line_s']} s"
@@ -429,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
         "notes": [],
         "rows": [],
         "logs": str(log_dir),
+        "isolation": "Each target was measured, and started, alone: the others were paused "
+        "(SIGSTOP) meanwhile",
     }
     busy = busy_pct(2.0)
     deadline = time.monotonic() + args.wait_quiet
@@ -496,7 +506,11 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(inprocess.format_table(document["inprocess"]))
     path = report.write_results(args.results, document)
-    print(f"\nwritten: {path.relative_to(REPO_DIR) if path.is_relative_to(REPO_DIR) else path}")
+    pasted = path.with_suffix(".md")
+    pasted.write_text(readme_table.markdown(document, path.name))
+    for written in (path, pasted):
+        shown = written.relative_to(REPO_DIR) if written.is_relative_to(REPO_DIR) else written
+        print(f"{'' if written is pasted else chr(10)}written: {shown}")
     return 130 if interrupted else 0
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from httpjson import request_raw
-from procs import Processes, free_port, rss_mb
+from procs import Processes, descendants, free_port, pss_mb, rss_mb
 from workloads import MOCK_ENV
 
 __all__ = ["Started", "TargetSpec", "floor_spec", "mock_spec", "prism_spec", "start"]
@@ -101,6 +101,14 @@ class Started:
 
     def rss_mb(self) -> float:
         return round(rss_mb(self.process.pid), 1)
+
+    def memory_note(self) -> str:
+        """For a target of several processes: how many, and their PSS (shared pages once)."""
+        count = 1 + len(descendants(self.process.pid))
+        if count == 1:
+            return ""
+        pss = pss_mb(self.process.pid)
+        return f"; {count} processes, PSS {pss:.1f} MB (RSS counts a shared page in each)"
 
 
 def _ready_line_seen(log: Path, prefix: str) -> bool:

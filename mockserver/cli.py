@@ -18,6 +18,9 @@ def _fail(message: str) -> int:
 def _serve(args: argparse.Namespace) -> int:
     """Settings, app, state and socket (any problem: one line, exit 2), then the summary, then
     the server until it is stopped."""
+    # connexion imports httpx, whose package imports its command-line client (rich, pygments:
+    # ~40 ms of start-up) unless that is missing; serve never runs it (httpx then keeps a stub).
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     from mockserver.settings import SettingsError
     from mockserver.snapshot import SnapshotError
 
@@ -133,9 +136,10 @@ def _run_server(app, settings, sock, base: str) -> int:
         sock.close()
         return code
 
-    from mockserver.server import MockUvicornServer, uvicorn_config
+    from mockserver.server import MockUvicornServer, tune_gc_for_serving, uvicorn_config
 
     server = MockUvicornServer(uvicorn_config(app, settings))
+    tune_gc_for_serving()
 
     async def run() -> None:
         task = asyncio.ensure_future(server.serve(sockets=[sock]))

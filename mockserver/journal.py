@@ -123,13 +123,15 @@ class Journal:
         if secrets is None:
             secrets = current_secrets()
         self._mask_violations(entry["violations"])
-        if secrets and secrets.may_show_in(_dumps(entry)):
-            entry = secrets.scrub_all(entry)
-        seq = await self._store.update(
-            "_journal", "seq", lambda s: ({"n": (s or {"n": 0})["n"] + 1}, (s or {"n": 0})["n"] + 1)
+        entry.pop("id", None)
+        entry = {"id": 0, **entry}  # first, so the store can number the text: {"id":<seq>,...}
+        text = _dumps(entry)
+        if secrets and secrets.may_show_in(text):
+            text = _dumps(secrets.scrub_all(entry))
+        # one store call (one round trip on Redis): the id counter and the append together
+        await self._store.log_append_numbered(
+            f"{api}:journal", text[:6], text[7:], self.cap, ("_journal", "seq")
         )
-        entry["id"] = seq
-        await self._store.log_append(f"{api}:journal", entry, self.cap, seq=seq)
 
     def _mask_violations(self, violations: list[dict]) -> None:
         """A violation of a secret field, header or parameter shows its value masked, even one
@@ -244,15 +246,15 @@ def new_entry(
         "valid": True,
         "violations": [],
         "identity": None,
-        "request": {
-            "headers": {
-                k.decode("latin-1").lower(): redactor.header(
-                    k.decode("latin-1"), v.decode("latin-1")
-                )
-                for k, v in headers
-            },
-            "body": None,
-        },
+        "request": {"headers": _headers(headers, redactor), "body": None},
         "response": {"body": None},
         "fault": None,
     }
+
+
+def _headers(headers: list[tuple[bytes, bytes]], redactor: Redactor) -> dict[str, str]:
+    out = {}
+    for raw_name, raw_value in headers:
+        name = raw_name.decode("latin-1")
+        out[name.lower()] = redactor.header(name, raw_value.decode("latin-1"))
+    return out

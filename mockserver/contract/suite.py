@@ -24,12 +24,15 @@ Where the suite sends its requests comes from the environment (`mockserver contr
 - `MOCKSERVER_CONTRACT_MAX_EXAMPLES` (default 20), `MOCKSERVER_CONTRACT_SEED` (default: none,
   i.e. schemathesis's deterministic generation; a seed switches to seeded random generation,
   reproducible with the same seed), `MOCKSERVER_CONTRACT_STATEFUL_EXAMPLES` (default 10).
+- `MOCKSERVER_CONTRACT_ENGINE`: the engine of the suite's own mock, `compiled` (default) or
+  `connexion` (`make test` runs the suites on both: tests/e2e/test_contract_engines.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import os
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from functools import cached_property
@@ -107,10 +110,18 @@ class ContractSuite:
         """One line on where this suite sends its requests, for the run's header."""
         if self.on_mock:
             settings = dict(self.profile.mock_settings)
-            return f"{self.api}: its own mock on 127.0.0.1 (API settings {settings})"
+            return (
+                f"{self.api}: its own mock on 127.0.0.1 ({self.engine} engine, "
+                f"API settings {settings})"
+            )
         kind = "a mockserver (control API found)" if self.has_control else "the real service"
         pace = f"; paced to {self.rate_limit}" if self.rate_limit else ""
         return f"{self.api}: {self.remote_url}{self.base_path}, {kind}{pace}"
+
+    @property
+    def engine(self) -> str:
+        """The engine of the suite's own mock (MOCKSERVER_CONTRACT_ENGINE)."""
+        return os.environ.get("MOCKSERVER_CONTRACT_ENGINE", "").strip() or "compiled"
 
     @property
     def on_mock(self) -> bool:
@@ -207,6 +218,7 @@ class ContractSuite:
         settings = Settings(
             port=0,
             apis=[self.api],
+            engine=self.engine,
             validate_responses=True,
             api_settings={self.api: api_settings or dict(self.profile.mock_settings)},
         )

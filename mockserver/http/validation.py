@@ -15,6 +15,7 @@ UTF-8), for the native APIs (mockserver.http.gate) and the control API (mockserv
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -110,6 +111,15 @@ def _depth(text: str) -> int:
     return deepest
 
 
+# One decoder for every body (json.loads with hooks builds one, and its scanner, per call).
+_DECODER = json.JSONDecoder(
+    parse_constant=_no_constants,
+    object_pairs_hook=_no_duplicates,
+    parse_int=_int,
+    parse_float=_float,
+)
+
+
 def parse_json_strict(raw: bytes) -> Any:
     """Parse a request body the way a careful server would, raising FieldErrors on anything
     that is not one well-formed JSON document."""
@@ -126,13 +136,9 @@ def parse_json_strict(raw: bytes) -> Any:
     ):
         raise FieldErrors([FieldError("body", "json", f"JSON nested deeper than {MAX_DEPTH}")])
     try:
-        value = json.loads(
-            text,
-            parse_constant=_no_constants,
-            object_pairs_hook=_no_duplicates,
-            parse_int=_int,
-            parse_float=_float,
-        )
+        if text.startswith("\ufeff"):  # as json.loads says it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _DECODER.decode(text)
     except _Reject as exc:
         raise FieldErrors([FieldError("body", "json", str(exc))]) from None
     except (ValueError, RecursionError) as exc:
@@ -262,6 +268,7 @@ def _is_json(media_type: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=256)  # clients send the same few values; bounded all the same
 def media_type(value: bytes) -> bytes | None:
     """A Content-Type value as connexion must see it, or None for an empty one (as if absent).
 

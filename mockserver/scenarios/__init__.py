@@ -119,6 +119,11 @@ class Scenarios:
         self._faults = faults
         self._token = token
         self._app = None
+        # Only `start` creates steps. A store this process alone writes (memory) then lets it
+        # know when none can be pending, and skip the scan every request made (issue 16); a
+        # shared store is read each time, since another worker or host may have started one.
+        self._local = store.kind == "memory"
+        self._maybe_pending = True
 
     def bind(self, app) -> None:
         """The ASGI app steps call (the whole mock, so a step's path routes as a client's)."""
@@ -129,6 +134,7 @@ class Scenarios:
         in the order given."""
         if await self._store.get(NS, spec["name"]) is not None:
             return None  # a 409 changes nothing (not even the run counter)
+        self._maybe_pending = True
         order = sorted(enumerate(spec["steps"]), key=lambda pair: pair[1]["at_seconds"])
         run = await self._store.update(
             "_scenarios_seq",
@@ -160,6 +166,7 @@ class Scenarios:
         }
         if not await self._store.insert(NS, spec["name"], record):
             return None
+        self._maybe_pending = True  # again: a scan may have finished while this was stored
         await self.fire_due(now)
         return await self._store.get(NS, spec["name"]) or record
 
@@ -176,7 +183,14 @@ class Scenarios:
 
     async def fire_due(self, now: float) -> None:
         """Run every step due by `now` that no one has claimed, each scenario in order."""
-        for key, record in await self._store.scan(NS):
+        if self._local and not self._maybe_pending:
+            return
+        records = await self._store.scan(NS)
+        # all finished (or none): nothing will be due until `start` runs again
+        self._maybe_pending = any(
+            step["state"] == "pending" for _, record in records for step in record["steps"]
+        )
+        for key, record in records:
             for _ in range(len(record["steps"])):  # bounded: a step fires at most once
                 claimed = await self._store.update(NS, key, lambda r: _claim(r, now))
                 if claimed is None:

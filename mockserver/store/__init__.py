@@ -8,7 +8,9 @@ A log (the journal) is ordered by a sequence number its writer gives (`seq`; one
 newest when absent) and capped to its newest `cap` entries; `log_read(ns, after, limit)` reads
 only the entries past `after`, at most `limit` of them, so a reader pages through it in
 bounded memory (`log_read_text`: the same as (seq, JSON text) pairs, for a reader that passes
-entries on without looking inside).
+entries on without looking inside). `log_append_numbered` numbers the entry itself, from a
+counter record `{"n": last}`, in one atomic step (one round trip on Redis): the entry's JSON text
+is `head + str(seq) + tail`, so its writer serialises it once.
 
 `update` is the one way to change a record from its old value: it runs the given function on the
 current value and stores the result atomically (the memory store runs it without an await in
@@ -72,6 +74,10 @@ class Store(Protocol):
     async def replace(self, records: dict[str, dict[str, dict]]) -> None: ...
 
     async def log_append(self, ns: str, entry: dict, cap: int, seq: int | None = None) -> int: ...
+
+    async def log_append_numbered(
+        self, ns: str, head: str, tail: str, cap: int, counter: tuple[str, str]
+    ) -> int: ...
 
     async def log_read(
         self, ns: str, after: int | None = None, limit: int | None = None

@@ -94,11 +94,24 @@ class MemoryStore:
                 self._data.pop(ns, None)
 
     async def log_append(self, ns: str, entry: dict, cap: int, seq: int | None = None) -> int:
+        return self._append(ns, _dumps(entry), cap, seq)
+
+    async def log_append_numbered(
+        self, ns: str, head: str, tail: str, cap: int, counter: tuple[str, str]
+    ) -> int:
+        space = self._data.setdefault(counter[0], {})
+        item = space.get(counter[1])
+        seq = (0 if item is None else _loads(item[0])["n"]) + 1
+        space[counter[1]] = (_dumps({"n": seq}), None)
+        self._append(ns, f"{head}{seq}{tail}", cap, seq)
+        return seq
+
+    def _append(self, ns: str, text: str, cap: int, seq: int | None) -> int:
         log = self._logs.setdefault(ns, deque())
         last = log[-1][0] if log else 0
         if seq is None:
             seq = last + 1
-        item = (seq, _dumps(entry))
+        item = (seq, text)
         if seq >= last:
             log.append(item)  # the usual case: appends come in order
         else:

@@ -12,7 +12,9 @@ connection never leaves a half-written record. `update(ns, key, fn)` runs `fn` i
 is an optimistic transaction: read the record, compute, then write only if the record still
 holds what was read (a compare-and-set in Lua on that one hash field), else read again and
 retry. The compare is per record, not per namespace: WATCH could only watch the whole hash,
-and every heartbeat of every server in a namespace would then conflict with every other.
+and every heartbeat of every server in a namespace would then conflict with every other. A
+worker that remembers what a record held sends the compare-and-set at once (one round trip
+instead of two; mockserver.store.redis_update).
 
 Expiry. `expires_at` is mock-clock time, which Redis can't follow (a test may move the clock a
 day ahead), so no Redis TTL is set: the API code decides expiry when it reads, and `purge(now)`
@@ -44,6 +46,7 @@ import asyncio
 import contextlib
 import json
 import random
+from collections import OrderedDict
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -53,15 +56,14 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from mockserver.store import StoreUnavailable, Updater
+from mockserver.store import StoreUnavailable
 from mockserver.store.redis_bulk import RedisBulk
+from mockserver.store.redis_log import LOG_APPEND, LOG_APPEND_NUMBERED, RedisLog
+from mockserver.store.redis_update import CAS_OR_CURRENT, MAX_UPDATE_ATTEMPTS, RedisUpdate
 
 __all__ = ["RedisStore", "DEFAULT_PREFIX", "split_prefix", "unreachable"]
 
 DEFAULT_PREFIX = "mockserver:"
-# `update` gives up (503) after this many conflicting attempts; updates queue per record within
-# a worker, so only other workers conflict, and that is far more than a few dozen workers need.
-MAX_UPDATE_ATTEMPTS = 200
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _loads = json.loads
@@ -81,16 +83,6 @@ else
   redis.call('HDEL', KEYS[1], ARGV[1])
 end
 return 1
-"""
-
-# Add ARGV[3] to the log KEYS[1] at seq ARGV[1] (one past the newest when empty) and keep the
-# newest ARGV[2] entries (ranks 0 .. -(cap+1) go). Returns the log's length.
-_LOG_APPEND = """
-local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2]
-local seq = tonumber(ARGV[1]) or tonumber(newest or 0) + 1
-redis.call('ZADD', KEYS[1], seq, string.format('%d', seq) .. ':' .. ARGV[3])
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[2]) - 1)
-return redis.call('ZCARD', KEYS[1])
 """
 
 # Delete each field ARGV[2i-1] only if it still holds ARGV[2i] (purge must not remove a
@@ -159,7 +151,7 @@ def _safe_url(url: str) -> str:
     return urlunsplit(parts._replace(query=""))
 
 
-class RedisStore(RedisBulk):
+class RedisStore(RedisUpdate, RedisBulk, RedisLog):
     """The store protocol of `mockserver.store` on Redis (see the module docstring).
 
     One instance belongs to one event loop (redis-py's asyncio connections do); each worker
@@ -197,8 +189,11 @@ class RedisStore(RedisBulk):
         self._cas = self._redis.register_script(_CAS)
         self._delete_unchanged = self._redis.register_script(_DELETE_UNCHANGED)
         self._insert = self._redis.register_script(_INSERT)
-        self._log_append = self._redis.register_script(_LOG_APPEND)
+        self._log_append = self._redis.register_script(LOG_APPEND)
+        self._log_append_numbered = self._redis.register_script(LOG_APPEND_NUMBERED)
+        self._cas_or_current = self._redis.register_script(CAS_OR_CURRENT)
         self._queues: dict[tuple[str, str], list] = {}  # (ns, key) -> [lock, users]
+        self._seen: OrderedDict[tuple[str, str], str] = OrderedDict()  # RedisUpdate
 
     # --- keys -----------------------------------------------------------------------------
     def _hash(self, ns: str) -> str:
@@ -245,51 +240,6 @@ class RedisStore(RedisBulk):
         with self._guard():
             return await self._redis.hlen(self._hash(ns))
 
-    async def update(self, ns: str, key: str, fn: Updater):
-        """Atomic read-modify-write by compare-and-set; `fn` may run more than once.
-
-        Within this process, updates of one record queue behind each other first, so a
-        conflict can only come from another worker: a hot record (the journal's sequence,
-        one API key's rate window) costs each worker a queue, not a storm of retries."""
-        slot = (ns, key)
-        entry = self._queues.get(slot)
-        if entry is None:
-            entry = self._queues[slot] = [asyncio.Lock(), 0]
-        entry[1] += 1
-        try:
-            async with entry[0]:
-                return await self._compare_and_set(ns, key, fn)
-        finally:
-            entry[1] -= 1
-            if entry[1] == 0:
-                del self._queues[slot]
-
-    async def _compare_and_set(self, ns: str, key: str, fn: Updater):
-        name = self._hash(ns)
-        for attempt in range(MAX_UPDATE_ATTEMPTS):
-            with self._guard():
-                old_text = await self._redis.hget(name, key)
-            new, result = fn(None if old_text is None else _loads(old_text))
-            new_text = None if new is None else _dumps(new)
-            if new_text == old_text:
-                return result  # nothing to write: the read was the atomic step
-            with self._guard():
-                written = await self._cas(
-                    keys=[name],
-                    args=[
-                        key,
-                        "0" if old_text is None else "1",
-                        old_text or "",
-                        "0" if new_text is None else "1",
-                        new_text or "",
-                    ],
-                )
-            if written:
-                return result
-            # Another worker changed the record between our read and write: back off, retry.
-            await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2 ** min(attempt, 6))))
-        raise StoreUnavailable(f"Redis at {self.where}: {ns}/{key} kept changing; gave up")
-
     async def insert(self, ns: str, key: str, value: dict, expired=None) -> bool:
         """Create-if-absent in one round trip (HSETNX); a stored record that `expired` judges
         dead is replaced by a compare-and-set of exactly the text it judged, so a record an
@@ -308,30 +258,6 @@ class RedisStore(RedisBulk):
                     return True
             await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2 ** min(attempt, 6))))
         raise StoreUnavailable(f"Redis at {self.where}: {ns}/{key} kept changing; gave up")
-
-    # --- logs -----------------------------------------------------------------------------
-    async def log_append(self, ns: str, entry: dict, cap: int, seq: int | None = None) -> int:
-        args = ["" if seq is None else str(seq), str(cap), _dumps(entry)]
-        with self._guard():
-            return int(await self._log_append(keys=[self._log(ns)], args=args))
-
-    async def log_read(
-        self, ns: str, after: int | None = None, limit: int | None = None
-    ) -> list[dict]:
-        return [_loads(text) for _, text in await self.log_read_text(ns, after, limit)]
-
-    async def log_read_text(
-        self, ns: str, after: int | None = None, limit: int | None = None
-    ) -> list[tuple[int, str]]:
-        low = "-inf" if after is None else f"({after}"
-        page = {} if limit is None else {"start": 0, "num": limit}
-        with self._guard():
-            members = await self._redis.zrangebyscore(self._log(ns), low, "+inf", **page)
-        return [(int(seq), text) for seq, _, text in (m.partition(":") for m in members)]
-
-    async def log_clear(self, ns: str) -> None:
-        with self._guard():
-            await self._redis.delete(self._log(ns))
 
     # --- housekeeping ---------------------------------------------------------------------
     async def _keys(self, pattern: str) -> list[str]:

@@ -250,3 +250,13 @@ def test_the_suites_own_specs_declare_links_where_the_profiles_expect_them():
     assert not declares_links(load(spec_path("sonoran.yaml")))
     suite = ContractSuite(profile("lucit"), on_mock())
     assert not declares_links(suite.spec) and declares_links(suite.joined_spec)
+
+
+@pytest.mark.parametrize("name", ["compiled", "connexion"])
+def test_the_suites_own_mock_runs_the_engine_the_environment_names(monkeypatch, name):
+    monkeypatch.setenv("MOCKSERVER_CONTRACT_ENGINE", name)
+    server = ContractSuite(profile("statusbadge"))._start_mock()
+    try:
+        assert server.app.settings.engine == name
+    finally:
+        server.stop()

@@ -196,3 +196,29 @@ def test_the_cheap_test_before_scrubbing_never_skips_a_secret(key):
     (stored,) = asyncio.run(journal.entries())
     assert stored["violations"][0]["value"] == key[:KEEP] + "***"
     assert stored["violations"][0]["message"] == f"got {key[:KEEP]}***"
+
+
+def test_entries_are_numbered_by_the_journal_in_one_store_call_whatever_id_they_carry():
+    store = MemoryStore()
+    journal = Journal(store, cap=10, apis=["a", "b"])
+
+    async def run():
+        calls = []
+        append = store.log_append_numbered
+
+        async def counted(*args):
+            calls.append(args[0])
+            return await append(*args)
+
+        store.log_append_numbered = counted
+        for api, carried in (("a", 99), ("b", None), ("a", 0)):
+            entry = {"api": api, "violations": [], "_secrets": None, "note": 'ü "{x}"'}
+            if carried is not None:
+                entry["id"] = carried
+            await journal.record(api, entry)
+        return calls, await journal.entries()
+
+    calls, entries = asyncio.run(run())
+    assert calls == ["a:journal", "b:journal", "a:journal"]
+    assert [(e["id"], e["api"]) for e in entries] == [(1, "a"), (2, "b"), (3, "a")]
+    assert all(list(e)[0] == "id" and e["note"] == 'ü "{x}"' for e in entries)

@@ -230,6 +230,129 @@ def test_log_is_a_ring_buffer_oldest_first(on_store):
     on_store(scenario)
 
 
+def test_an_update_after_another_worker_wrote_builds_on_what_it_wrote(on_store):
+    """The Redis store may guess a record from its own last write (one round trip): the guess
+    never wins over what another worker stored since."""
+
+    def add(n):
+        return lambda old: ({"n": (old or {"n": 0})["n"] + n}, None)
+
+    async def scenario(store, twin, _):
+        await store.update("ns", "k", add(1))
+        await twin.update("ns", "k", add(10))
+        await store.update("ns", "k", add(100))
+        await twin.delete("ns", "k")
+        await store.update("ns", "k", add(1000))
+        assert await twin.get("ns", "k") == {"n": 1000}
+
+    on_store(scenario)
+
+
+def test_two_workers_hammering_one_record_never_give_up(on_store):
+    """Under steady contention a conflict is retried on a fresh read, never on what the
+    compare-and-set answered before a back-off (it would be old by then, every time)."""
+
+    def add(old):
+        return {"n": (old or {"n": 0})["n"] + 1}, None
+
+    async def scenario(store, twin, _):
+        async def hammer(s, times):
+            for _ in range(times):
+                await s.update("ns", "hot", add)
+
+        await asyncio.gather(hammer(store, 40), hammer(twin, 1500), hammer(twin, 1500))
+        assert await store.get("ns", "hot") == {"n": 3040}
+
+    on_store(scenario)
+
+
+def test_an_update_that_refuses_a_stale_guess_is_judged_on_the_stored_record(on_store):
+    def revive(old):
+        if not (old or {}).get("alive"):
+            raise LookupError("gone")
+        return {**old, "beats": old["beats"] + 1}, old["beats"] + 1
+
+    async def scenario(store, twin, _):
+        await store.update("ns", "k", lambda old: ({"alive": False, "beats": 0}, None))
+        await twin.put("ns", "k", {"alive": True, "beats": 5})
+        assert await store.update("ns", "k", revive) == 6
+        await twin.put("ns", "k", {"alive": False, "beats": 6})
+        with pytest.raises(LookupError):
+            await store.update("ns", "k", revive)
+        assert await twin.get("ns", "k") == {"alive": False, "beats": 6}
+
+    on_store(scenario)
+
+
+def test_a_numbered_append_counts_and_appends_in_one_step(on_store):
+    async def scenario(store, twin, _):
+        counter = ("_journal", "seq")
+        seqs = [
+            await (store if i % 2 else twin).log_append_numbered(
+                "api:journal", '{"id":', f',"i":{i}}}', 3, counter
+            )
+            for i in range(5)
+        ]
+        assert seqs == [1, 2, 3, 4, 5]  # one counter, whichever worker writes
+        assert await twin.get("_journal", "seq") == {"n": 5}
+        assert await store.log_read("api:journal") == [{"id": n, "i": n - 1} for n in (3, 4, 5)]
+        assert [seq for seq, _ in await twin.log_read_text("api:journal")] == [3, 4, 5]
+
+    on_store(scenario)
+
+
+def test_a_numbered_append_continues_a_counter_another_writer_left(on_store):
+    async def scenario(store, _, __):
+        await store.put("_journal", "seq", {"n": 41})
+        assert await store.log_append_numbered("a:journal", "[", "]", 10, ("_journal", "seq")) == 42
+        assert await store.log_read_text("a:journal") == [(42, "[42]")]
+
+    on_store(scenario)
+
+
+def test_concurrent_numbered_appends_from_two_workers_get_distinct_ids(on_store):
+    async def scenario(store, twin, _):
+        async def write(s, i):
+            return await s.log_append_numbered("a:journal", "[", "]", 100, ("_journal", "seq"))
+
+        seqs = await asyncio.gather(*(write(store if i % 2 else twin, i) for i in range(40)))
+        assert sorted(seqs) == list(range(1, 41))
+        assert [seq for seq, _ in await store.log_read_text("a:journal")] == list(range(1, 41))
+
+    on_store(scenario)
+
+
+def test_one_journal_write_is_one_redis_round_trip(store_kind, store_url):
+    """Issue 16: the counter, the append and the trim in one EVALSHA (INFO commandstats)."""
+    if store_kind != "redis":
+        pytest.skip("counts Redis commands")
+
+    async def main():
+        url = store_url()
+        store = open_store(url)
+        client = redis.Redis.from_url(split_prefix(url)[0])
+        try:
+            await store.log_append_numbered("a:journal", "[", "]", 5, ("_journal", "seq"))
+            client.config_resetstat()
+            await store.log_append_numbered("a:journal", "[", "]", 5, ("_journal", "seq"))
+            stats = client.info("commandstats")
+        finally:
+            await store.close()
+            client.close()
+        sent = {k: v["calls"] for k, v in stats.items() if k != "cmdstat_config|resetstat"}
+        return sent
+
+    sent = asyncio.run(main())
+    # scripted commands are counted too; only EVALSHA travelled
+    assert sent.get("cmdstat_evalsha") == 1
+    assert set(sent) - {"cmdstat_evalsha"} <= {
+        "cmdstat_hget",
+        "cmdstat_hset",
+        "cmdstat_zadd",
+        "cmdstat_zremrangebyrank",
+    }
+
+
 def test_a_log_and_records_of_one_namespace_are_apart(on_store):
     async def scenario(store, _, __):
         await store.put("api:journal", "k", {"record": True})

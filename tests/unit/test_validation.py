@@ -5,6 +5,7 @@ rule that failed and the value received."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from jsonschema import Draft4Validator
@@ -238,3 +239,27 @@ def test_the_compiled_validator_cache_is_bounded():
         validation.compiled(schema)
     assert len(validation._COMPILED) <= validation._COMPILED_MAX
     assert validation.compiled(schemas[-1]) is validation.compiled(schemas[-1])  # still cached
+
+
+@pytest.mark.parametrize(
+    "raw", [b"\xef\xbb\xbf{}", b'{"a":1,"a":2}', b"[1,]", b"NaN", b"1e999", b'{"a":"\\ud800"}']
+)
+def test_the_strict_parser_refuses_as_json_loads_with_its_hooks_would(raw):
+    """parse_json_strict keeps one decoder for every body; it must say what json.loads said."""
+    from mockserver.http import validation as v
+
+    with pytest.raises(FieldErrors) as got:
+        v.parse_json_strict(raw)
+    try:
+        json.loads(
+            raw.decode(),
+            parse_constant=v._no_constants,
+            object_pairs_hook=v._no_duplicates,
+            parse_int=v._int,
+            parse_float=v._float,
+        )
+    except ValueError as exc:
+        text = str(exc)
+        assert got.value.fields[0].message in (text, f"malformed JSON: {text}")
+    else:
+        assert got.value.fields[0].rule == "encoding"  # a lone surrogate: checked after
