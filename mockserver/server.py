@@ -12,6 +12,7 @@ import contextlib
 import errno
 import gc
 import ipaddress
+import logging
 import os
 import select
 import signal
@@ -133,7 +134,21 @@ def bind_socket(host: str, port: int, served: Settings) -> socket.socket:
     return sock
 
 
+def _no_websocket_advice(record: logging.LogRecord) -> bool:
+    """With `ws="none"` chosen, uvicorn still advises installing a WebSocket library for each
+    Upgrade request; that advice is wrong here, so it is dropped ("Unsupported upgrade" stays)."""
+    return "WebSocket library" not in record.getMessage()
+
+
 def uvicorn_config(app, settings: Settings) -> uvicorn.Config:
+    config = _uvicorn_config(app, settings)  # configures uvicorn's loggers: filter after it
+    errors = logging.getLogger("uvicorn.error")
+    if _no_websocket_advice not in errors.filters:
+        errors.addFilter(_no_websocket_advice)
+    return config
+
+
+def _uvicorn_config(app, settings: Settings) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         log_level=settings.log_level,

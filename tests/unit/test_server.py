@@ -8,6 +8,7 @@ Traffic goes to 127.0.0.1 only, also where a server binds 0.0.0.0.
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 
@@ -83,7 +84,16 @@ def test_a_websocket_upgrade_is_an_ordinary_request_not_a_500(path, status):
     """No mocked API has a WebSocket endpoint: the Upgrade header is ignored (RFC 9110 7.8)
     and the request gets the answer it would get without it, in the API's own format, where
     uvicorn answered a handshake the app never completed with a bare 500."""
+    seen: list[logging.LogRecord] = []
+    catch = logging.Handler()
+    catch.emit = seen.append  # type: ignore[method-assign]
     with BackgroundServer(Settings(port=0)) as server:
-        answer = _upgrade(server.port, path)
+        logging.getLogger("uvicorn.error").addHandler(catch)  # after uvicorn set its loggers
+        try:
+            answer = _upgrade(server.port, path)
+        finally:
+            logging.getLogger("uvicorn.error").removeHandler(catch)
     assert answer.split(b"\r\n", 1)[0].split(b" ")[1] == status, answer[:200]
     assert b"application/json" in answer.split(b"\r\n\r\n", 1)[0]
+    # uvicorn's advice to install a WebSocket library is wrong for a mock that chose none
+    assert not [r for r in seen if "WebSocket library" in r.getMessage()]
