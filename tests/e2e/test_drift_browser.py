@@ -65,3 +65,45 @@ def test_health_lists_the_proxied_apis_and_where_they_go(make_server):
 
 def test_health_lists_no_proxied_api_when_all_are_mocked(http):
     assert http.get("/__mock/health").json()["proxied"] == []
+
+
+# One beat per way an upstream drifts, 30 s apart on the mock clock: (mode, what the client gets).
+DRIFTS = [
+    ("wrong_type", 200),  # publicId a number
+    ("wrong_type", 200),
+    ("teapot", 418),  # a status the spec lacks
+    ("unavailable", 503),  # the upstream's own 5xx: an answer
+    ("slow", 504),  # no answer in time: the proxy's 504
+    ("drop", 502),  # no answer at all: the proxy's 502
+]
+
+
+def drifted_traffic(px: httpx.Client, upstream: Drifted) -> None:
+    """DRIFTS through the proxy, then one mocked Sonoran beat (an API not proxied)."""
+    px.post("/__mock/clock/freeze").raise_for_status()
+    for mode, status in DRIFTS:
+        upstream.mode = mode
+        assert px.post("/api/heartbeat", json=seed_body("statusbadge")).status_code == status
+        if mode == "slow":
+            upstream.release.set()  # the upstream's handler ends; the client had its 504
+        px.post("/__mock/clock/advance", json={"seconds": 30}).raise_for_status()
+    upstream.mode = "wrong_type"
+    sonoran = px.post(
+        "/v2/general/servers/1/heartbeat",
+        json={"playerCount": 3},
+        headers={"Authorization": SONORAN_KEY},
+    )
+    assert sonoran.status_code == 200
+
+
+def proxy_settings(upstream: Drifted, **overrides):
+    proxied = {"statusbadge": {"proxy": upstream.url, "proxy_timeout_seconds": 0.5}}
+    return test_settings(api_settings=proxied, **overrides)
+
+
+@pytest.fixture(scope="module")
+def drifted():
+    with Drifted() as upstream, BackgroundServer(proxy_settings(upstream)) as server:
+        with httpx.Client(base_url=server.url, timeout=15) as px:
+            drifted_traffic(px, upstream)
+        yield server
