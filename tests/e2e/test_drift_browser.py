@@ -23,6 +23,7 @@ from tests.e2e.test_proxy import DriftUpstream, free_port
 
 pytestmark = pytest.mark.e2e
 SONORAN_KEY = "Bearer sonoran-key-abcdef123456"
+FROZEN = {"now": "2026-06-01T12:00:00Z", "frozen": True}
 SCREENSHOT = "docs/screenshots/drift-report.png"  # the README's Proxy mode picture
 
 
@@ -80,7 +81,7 @@ DRIFTS = [
 
 def drifted_traffic(px: httpx.Client, upstream: Drifted) -> None:
     """DRIFTS through the proxy, then one mocked Sonoran beat (an API not proxied)."""
-    px.post("/__mock/clock/freeze").raise_for_status()
+    px.post("/__mock/clock/set", json=FROZEN).raise_for_status()  # the same picture each run
     for mode, status in DRIFTS:
         upstream.mode = mode
         assert px.post("/api/heartbeat", json=seed_body("statusbadge")).status_code == status
@@ -107,3 +108,76 @@ def drifted():
         with httpx.Client(base_url=server.url, timeout=15) as px:
             drifted_traffic(px, upstream)
         yield server
+
+
+@pytest.fixture
+def artifacts(repo_root):
+    path = Path(repo_root) / "test-artifacts" / "drift"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_drift(page) -> None:
+    """The drift section and the proxied marks, as the DOM holds them."""
+    section = "#api-statusbadge"
+    rows = page.locator(f"{section} tr.drift")
+    assert rows.count() == 4
+    kinds = {rows.nth(i).get_attribute("data-kind") for i in range(4)}
+    assert kinds == {"type", "status", "upstream_timeout", "upstream_dropped"}
+    typed = page.locator(f'{section} tr.drift[data-kind="type"]')
+    assert typed.get_attribute("data-answers") == "2"
+    assert "publicId: 42 is not of type 'string'" in typed.locator(".reason").inner_text()
+    failures = page.locator(f"{section} tr.drift.upstream-failure")
+    assert failures.count() == 2
+    assert "no answer within 0.5 s" in page.inner_text(f"{section} table.drift-groups")
+    marks = page.locator(f'{section} [data-api="statusbadge"] .mark.proxied')
+    assert marks.count() == len(DRIFTS)
+    assert page.locator(f"{section} .mark.proxied.upstream-failed").count() == 2
+    own = page.locator(f'{section} .mark.proxied.s5xx[data-upstream-status="503"]')
+    assert own.count() == 1  # the upstream's own 503: filled, not crossed
+    assert page.locator(f"{section} .proxied-glyph").count() == len(DRIFTS)
+    assert page.locator("#api-sonoran .mark.proxied").count() == 0
+    assert page.locator("#api-sonoran tr.drift").count() == 0
+
+
+def test_the_html_report_shows_drift_offline(browser, drifted, artifacts, repo_root, tmp_path):  # noqa: F811
+    html = httpx.get(drifted.url + "/__mock/report", params={"format": "html"}).text
+    path = tmp_path / "report.html"
+    path.write_text(html)
+    problems: list[str] = []
+    page = open_page(browser, path.as_uri(), problems)  # file://, as a CI artifact opens
+    check_drift(page)
+    page.screenshot(path=str(artifacts / "report.png"), full_page=True)
+    page.locator("#api-statusbadge").screenshot(path=str(artifacts / "drift.png"))
+    shutil.copyfile(artifacts / "drift.png", Path(repo_root) / SCREENSHOT)
+    page.close()
+    assert problems == []
+
+
+def test_the_dashboard_marks_and_filters_proxied_requests(browser, drifted, artifacts):  # noqa: F811
+    problems: list[str] = []
+    page = open_page(browser, drifted.url + "/__mock/ui/", problems)
+    page.wait_for_selector("#report .client", timeout=15_000)
+    check_drift(page)  # the report's own section, refreshed in place
+    rows = page.locator("#journal-rows tr")
+    assert rows.count() == len(DRIFTS) + 1
+    badges = page.locator("#journal-rows td.proxied .badge")
+    assert badges.count() == len(DRIFTS)
+    assert badges.first.inner_text().startswith("upstream 200 · ")
+    assert page.locator("#journal-rows .badge.failed").count() == 2
+    assert page.locator('#journal-rows .badge[data-upstream-status="503"]').count() == 1
+    page.select_option("#filter-proxied", "failed")
+    assert rows.count() == 2
+    assert {rows.nth(i).locator("td").nth(4).inner_text() for i in range(2)} == {"502", "504"}
+    page.select_option("#filter-proxied", "mocked")
+    assert rows.count() == 1 and rows.first.locator("td").nth(2).inner_text() == "sonoran"
+    page.select_option("#filter-proxied", "proxied")
+    assert rows.count() == len(DRIFTS)
+    rows.first.click()
+    (violation,) = page.locator("#detail-violations li.violation").all()
+    assert violation.get_attribute("data-location") == "response"
+    assert violation.inner_text() == "response publicId: 42 is not of type 'string'"
+    assert '"proxied"' in page.inner_text("#detail-json")
+    page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
+    page.close()
+    assert problems == []
