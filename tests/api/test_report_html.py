@@ -10,7 +10,7 @@ import httpx
 
 from mockserver.report_html import MAX_CLIENTS
 from tests.conftest import seed_body
-from tests.e2e.test_drift_browser import DRIFTS, Drifted, drifted_traffic
+from tests.e2e.test_drift_browser import DRIFTS, HOSTILE, Drifted, drifted_traffic
 
 TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
 PID = "srv_pub_a3a9e1ed9732"
@@ -251,3 +251,16 @@ def test_a_clean_upstream_says_so_and_a_mocked_api_has_no_drift_section(make_ser
     with httpx.Client(base_url=upstream.url, timeout=15) as direct:
         doc = html_report(direct)  # the upstream mocks it: no proxy, no drift heading
     assert "Drift" not in "".join(doc.text) and doc.having("proxied") == []
+
+
+def test_markup_in_a_drifted_answer_is_text_in_the_drift_section(make_server):
+    with Drifted() as upstream:
+        upstream.mode = "hostile"
+        server = make_server(api_settings={"statusbadge": {"proxy": upstream.url}})
+        with httpx.Client(base_url=server.url, timeout=15) as px:
+            assert px.post("/api/heartbeat", json=seed_body("statusbadge")).status_code == 200
+            doc = html_report(px)
+    tags = {t for t, _ in doc.tags}
+    assert "script" not in tags and "img" not in tags
+    assert "type" in {g["data-kind"] for g in doc.having("drift")}, doc.having("drift")
+    assert HOSTILE in "".join(doc.text)  # shown as the text it is

@@ -23,24 +23,28 @@ from tests.e2e.test_proxy import DriftUpstream, free_port
 
 pytestmark = pytest.mark.e2e
 SONORAN_KEY = "Bearer sonoran-key-abcdef123456"
+HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 FROZEN = {"now": "2026-06-01T12:00:00Z", "frozen": True}
 SCREENSHOT = "docs/screenshots/drift-report.png"  # the README's Proxy mode picture
 
 
 class Drifted(DriftUpstream):
-    """`DriftUpstream` with one more mode: `unavailable`, the upstream's own 503 (an answer,
-    unlike the proxy's 502/504 for none)."""
+    """`DriftUpstream` with two more modes: `unavailable`, the upstream's own 503 (an answer,
+    unlike the proxy's 502/504 for none), and `hostile`, markup in a drifted field."""
 
     async def app(self, scope, receive, send) -> None:
-        if self.mode != "unavailable":
+        if self.mode not in ("unavailable", "hostile"):
             await super().app(scope, receive, send)
             return
         more = True
         while more:
             more = (await receive()).get("more_body", False)
-        body = json.dumps({"error": "Service Unavailable"}).encode()
+        status, answer = 503, {"error": "Service Unavailable"}
+        if self.mode == "hostile":  # markup where a string belongs: the report must escape it
+            status, answer = 200, {"success": True, "publicId": [HOSTILE], "message": "x"}
+        body = json.dumps(answer).encode()
         start = [(b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": 503, "headers": start})
+        await send({"type": "http.response.start", "status": status, "headers": start})
         await send({"type": "http.response.body", "body": body})
 
 
@@ -59,6 +63,11 @@ def test_health_lists_the_proxied_apis_and_where_they_go(make_server):
             "statusbadge",
             "sonoran",
         ]
+        # A root with credentials is refused and changes nothing: none ever reaches health.
+        secret = f"http://agent:pw-9f8e7d@127.0.0.1:{free_port()}"
+        assert c.patch("/__mock/settings/collect", json={"proxy": secret}).status_code == 400
+        health = c.get("/__mock/health")
+        assert "pw-9f8e7d" not in health.text and len(health.json()["proxied"]) == 2
         c.patch("/__mock/settings/sonoran", json={"proxy": None}).raise_for_status()
         c.patch("/__mock/settings/statusbadge", json={"proxy": None}).raise_for_status()
         assert c.get("/__mock/health").json()["proxied"] == []
