@@ -9,7 +9,8 @@ the API document's own words. The control events (mockserver.events) are drawn o
 clock jump as a hatched break labelled with the jump ("clock +250 s": the axis stays the mock
 clock, so the time skipped is a stretch no heartbeat can fall in), each fault rule's active
 window as a band labelled with what it did. Past `MAX_CLIENTS` clients per API, the rest are
-summarised in a line.
+summarised in a line. A proxied API (issue 19) also gets its drift table (mockserver.drift) and
+its heartbeats outlined as proxied, an upstream that gave no answer told apart from its 5xx.
 """
 
 from __future__ import annotations
