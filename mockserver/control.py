@@ -22,6 +22,7 @@ from mockserver.core.clock import ClockRangeError, parse_iso
 from mockserver.core.context import MockContext
 from mockserver.core.errors import FieldError, MockError
 from mockserver.faults import check_rule
+from mockserver.http.upstream import redacted_url
 from mockserver.journal import DEFAULT_LIMIT, JournalPage
 from mockserver.scenarios import Scenarios, check_scenario, library_names, load_scenario
 from mockserver.spec.loader import operations, parsed_spec
@@ -119,8 +120,24 @@ class ControlHandlers(DriveHandlers):
             "apis": list(self.ctx.apis),
             "store": self.ctx.store.kind,
             "engine": self.ctx.settings.engine,
+            "proxied": self._proxied(),
             "clock": await self.ctx.clock.describe(),
         }, 200
+
+    def _proxied(self) -> list[dict]:
+        """The APIs proxied now (issue 19) and where to, as `serve` prints them: the URL
+        redacted as in the journal (no userinfo, secret query values masked)."""
+        redactor = self.ctx.journal.redactor
+        return [
+            {
+                "api": name,
+                "url": redacted_url(api.config.proxy, redactor),
+                "mode": api.config.proxy_mode,
+                "timeout_seconds": api.config.proxy_timeout_seconds,
+            }
+            for name, api in self.ctx.apis.items()
+            if api.config.proxy
+        ]
 
     async def control_reset(self, api: str | None = None):
         """Forget state, journal, faults and rate windows: of one API, or all and the clock."""

@@ -161,6 +161,8 @@ class ReportBuilder:
             return
         if self.timelines:
             mark = {"id": e["id"], "epoch": e["epoch"], "at": e["at"], "status": e["status"]}
+            if e.get("proxied"):  # the upstream's status, ms, and its failure if it had one
+                mark["proxied"] = e["proxied"]
             tally.marks[identity].append({**mark, "fault": bool(e.get("fault"))})
         if not e.get("fault"):
             beat = {"epoch": e["epoch"], "at": e["at"], "status": e["status"]}

@@ -9,7 +9,8 @@ the API document's own words. The control events (mockserver.events) are drawn o
 clock jump as a hatched break labelled with the jump ("clock +250 s": the axis stays the mock
 clock, so the time skipped is a stretch no heartbeat can fall in), each fault rule's active
 window as a band labelled with what it did. Past `MAX_CLIENTS` clients per API, the rest are
-summarised in a line.
+summarised in a line. A proxied API (issue 19) also gets its drift table (mockserver.drift) and
+its heartbeats outlined as proxied, an upstream that gave no answer told apart from its 5xx.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from html import escape
 
 from mockserver.core.clock import iso_utc
+from mockserver.drift import drift_html
 
 __all__ = ["MAX_CLIENTS", "MAX_INVALID", "render_html"]
 
@@ -39,6 +41,9 @@ margin:.35rem 0;align-items:start}.who{font-family:monospace;font-size:12px;word
 svg.timeline{width:100%;max-width:720px;height:auto;background:#fafafa;border:1px solid #e3e3e3}
 .s2xx{fill:#2e7d32}.s429{fill:#ef6c00}.s4xx{fill:#c62828}.s5xx{fill:#6a1b9a}.s3xx{fill:#1565c0}
 .mark.fault{stroke:#000;stroke-width:1.2;stroke-dasharray:2 1}
+.mark.proxied{stroke:#0d47a1;stroke-width:1.4}.proxied-glyph{fill:#0d47a1}
+.mark.upstream-failed{fill:#fff;stroke:#b71c1c;stroke-width:1.6}
+.fail-cross{stroke:#b71c1c;stroke-width:1.2}tr.upstream-failure td{background:#fff3e0}
 .jump{fill:url(#hatch);stroke:#455a64;stroke-width:.6}.jump.back{stroke:#b71c1c;stroke-width:2}
 .fault-window{fill:#ce93d8;fill-opacity:.35}.events text{font-size:10px;fill:#37474f}
 .gap.stale{fill:#ffe082}.gap.ttl{fill:#ef9a9a}
@@ -239,16 +244,35 @@ def _timeline_svg(client: dict, t0: float, now: float, drawn: dict) -> str:
             parts.append(f'<line class="guide" x1="{x}" x2="{x}" y1="{ROW - 5}" y2="{ROW}"/>')
             t += interval
     for mark in marks:
-        x = _x(mark["epoch"], t0, span)
-        fault = " fault" if mark["fault"] else ""
-        note = f"#{mark['id']} {mark['at']} → {mark['status']}{' (fault)' if fault else ''}"
-        parts.append(
-            f'<rect class="mark {_status_class(mark["status"])}{fault}" '
-            f'data-status="{mark["status"]}" data-at="{escape(mark["at"])}" '
-            f'x="{x}" y="3" width="4" height="{ROW - 9}"><title>{escape(note)}</title></rect>'
-        )
+        parts.append(_mark(mark, _x(mark["epoch"], t0, span)))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _mark(mark: dict, x: float) -> str:
+    """One heartbeat: coloured by the status the client got; a proxied one (issue 19) outlined
+    with a small triangle above it, its colour the upstream's status, or, when the upstream
+    gave no answer (the proxy's own 502/504), hollow and crossed, never a 5xx of the upstream."""
+    fault = " fault" if mark["fault"] else ""
+    note = f"#{mark['id']} {mark['at']} → {mark['status']}{' (fault)' if fault else ''}"
+    proxied, extra, attrs = mark.get("proxied"), "", ""
+    if proxied:
+        failed = proxied.get("error")
+        fault += " proxied" + (" upstream-failed" if failed else "")
+        attrs = f' data-upstream-status="{proxied.get("status") or ""}"'
+        note += (
+            f" (proxied: upstream failed: {failed})"
+            if failed
+            else f" (proxied: upstream {proxied.get('status')} in {proxied.get('ms')} ms)"
+        )
+        extra = f'<path class="proxied-glyph" d="M{x} 0h4l-2 2.6z"/>'
+        if failed:
+            extra += f'<path class="fail-cross" d="M{x} 3l4 {ROW - 9}M{x + 4} 3l-4 {ROW - 9}"/>'
+    return (
+        f'<rect class="mark {_status_class(mark["status"])}{fault}" '
+        f'data-status="{mark["status"]}" data-at="{escape(mark["at"])}"{attrs} '
+        f'x="{x}" y="3" width="4" height="{ROW - 9}"><title>{escape(note)}</title></rect>{extra}'
+    )
 
 
 def _client_row(api: str, client: dict, t0: float, now: float, drawn: dict) -> str:
@@ -324,7 +348,7 @@ def _api_section(name: str, r: dict, now: float, events: list[dict]) -> str:
         f'<section class="api" id="api-{escape(name)}"><h2>{escape(name)}</h2>'
         f"<p>{_n(r['requests'], 'request')}: {r['valid']} valid, {r['invalid']} invalid, "
         f"{r['faulted']} faulted; statuses {escape(statuses)}</p>"
-        f"{_invalid_table(r)}<h3>Heartbeat timelines</h3>"
+        f"{_invalid_table(r)}{drift_html(r)}<h3>Heartbeat timelines</h3>"
         f"{_clients(name, r['clients'], now, events)}"
         "</section>"
     )
@@ -335,6 +359,10 @@ LEGEND = (
     '</span><span><i class="sw s4xx"></i>other 4xx</span><span><i class="sw s5xx"></i>5xx</span>'
     '<span><i class="sw" style="border:1.5px dashed #000"></i>faulted (dashed outline)</span>'
     '<span><i class="sw" style="background:#e1bee7"></i>a fault rule active</span>'
+    '<span><i class="sw" style="border:1.5px solid #0d47a1"></i>proxied (outlined, ▾ above: '
+    "the upstream's status)</span>"
+    '<span><i class="sw" style="border:1.5px solid #b71c1c;background:#fff"></i>proxied, the '
+    "upstream gave no answer (502/504 of the proxy, crossed)</span>"
     '<span><i class="sw" style="background:#cfd8dc"></i>clock jump (time skipped)</span>'
     '<span><i class="sw" style="background:#ffe082"></i>silent past the stale timeout'
     '</span><span><i class="sw" style="background:#ef9a9a"></i>silent past the TTL</span>'

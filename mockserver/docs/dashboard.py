@@ -2,8 +2,10 @@
 
 A static page and a small hand-written script (`assets/dashboard.js`, served from the package,
 never a CDN) that drive the mock only through the control API: the HTML report's timelines
-refreshed every two seconds, the journal as a filterable table with each request's detail, the
-active faults (add, remove) and the mock clock (advance, freeze, unfreeze).
+refreshed every two seconds, the journal as a filterable table with each request's detail (its
+violations, request and response side, listed first), proxied requests marked with the
+upstream's status and time (issue 19) and filterable, the active faults (add, remove) and
+the mock clock (advance, freeze, unfreeze).
 
 The page and its script hold no state and no secret, so they are served without the control
 token; with one set, every call the script makes sends it as `X-Mock-Token` (taken from a
@@ -35,6 +37,8 @@ section{border:1px solid #d8dde3;margin:.8rem 0;padding:.3rem .8rem}
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}
 tr.entry{cursor:pointer}tr.entry:hover{background:#f3f6fa}tr.invalid td{color:#c62828}
 pre{background:#f6f8fa;padding:.5rem;max-height:24rem;overflow:auto;font-size:12px}
+.badge{font-size:12px;padding:0 4px;border-radius:3px;border:1px solid #0d47a1;color:#0d47a1}
+.badge.failed{border-color:#b71c1c;color:#b71c1c}#detail-violations li{color:#c62828}
 </style></head><body>
 <header><h1>heartbeat-mockserver</h1><a href="../">control home</a>
 <a id="report-link" href="../report?format=html">report</a></header>
@@ -61,9 +65,13 @@ pre{background:#f6f8fa;padding:.5rem;max-height:24rem;overflow:auto;font-size:12
 <label>valid <select id="filter-valid"><option value="">any</option><option>true</option>
 <option>false</option></select></label>
 <label><input id="filter-fault" type="checkbox"> faulted only</label>
+<label>proxied <select id="filter-proxied"><option value="">any</option>
+<option value="proxied">proxied</option><option value="failed">upstream failed</option>
+<option value="mocked">mocked here</option></select></label>
 <table><thead><tr><th>id</th><th>at</th><th>api</th><th>request</th><th>status</th>
-<th>valid</th><th>fault</th></tr></thead><tbody id="journal-rows"></tbody></table>
-<pre id="detail" hidden></pre></section>
+<th>valid</th><th>fault</th><th>proxied</th></tr></thead><tbody id="journal-rows"></tbody>
+</table><div id="detail" hidden><ul id="detail-violations"></ul><pre id="detail-json"></pre>
+</div></section>
 <script src="dashboard.js"></script></body></html>
 """
 

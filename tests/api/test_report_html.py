@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import httpx
+
 from mockserver.report_html import MAX_CLIENTS
+from tests.conftest import seed_body
+from tests.e2e.test_drift_browser import DRIFTS, HOSTILE, Drifted, drifted_traffic
 
 TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
 PID = "srv_pub_a3a9e1ed9732"
@@ -191,3 +195,72 @@ def test_one_of_a_thing_is_singular(http):
     text = " ".join(html_report(http).text)
     assert "1 request: 1 valid" in text and "1 heartbeat," in text
     assert "1 requests" not in text and "1 heartbeats" not in text
+
+
+# --- proxy mode (issue 19): the drift section and the proxied marks --------------------------
+
+
+def test_the_drift_section_groups_response_violations_and_tells_failures_apart(make_server):
+    with Drifted() as upstream:
+        proxied = {"statusbadge": {"proxy": upstream.url, "proxy_timeout_seconds": 0.5}}
+        server = make_server(api_settings=proxied)
+        with httpx.Client(base_url=server.url, timeout=15) as px:
+            drifted_traffic(px, upstream)
+            doc = html_report(px)
+            journal = px.get("/__mock/requests", params={"api": "statusbadge"}).json()
+    at = [e["at"] for e in journal["requests"]]
+    groups = {g["data-kind"]: g for g in doc.having("drift")}
+    assert set(groups) == {"type", "status", "upstream_timeout", "upstream_dropped"}
+    assert groups["type"]["data-answers"] == "2" and groups["status"]["data-answers"] == "1"
+    assert all(g["data-operation"] == "statusbadge_heartbeat" for g in groups.values())
+    failures = {g["data-kind"] for g in doc.having("upstream-failure")}
+    assert failures == {"upstream_timeout", "upstream_dropped"}  # not the upstream's own 503
+    text = "".join(doc.text)
+    assert "#1 -> 200: publicId: 42 is not of type 'string'" in text  # one example reason
+    assert "#5 -> 504: upstream: no answer within 0.5 s" in text
+    # first and last on the mock clock: the two wrong types were 30 s apart
+    assert f"{at[0]}{at[1]}#1 -> 200" in text
+
+
+def test_proxied_heartbeats_are_marked_and_coloured_by_the_upstreams_status(make_server):
+    with Drifted() as upstream:
+        proxied = {"statusbadge": {"proxy": upstream.url, "proxy_timeout_seconds": 0.5}}
+        server = make_server(api_settings=proxied)
+        with httpx.Client(base_url=server.url, timeout=15) as px:
+            drifted_traffic(px, upstream)
+            doc = html_report(px)
+    marks = [m for m in doc.having("mark") if "proxied" in m["class"].split()]
+    assert [m["data-status"] for m in marks] == [str(s) for _, s in DRIFTS]
+    assert [m["data-upstream-status"] for m in marks] == ["200", "200", "418", "503", "", ""]
+    own_5xx = marks[3]["class"].split()
+    assert "s5xx" in own_5xx and "upstream-failed" not in own_5xx  # the upstream answered 503
+    assert [m["data-status"] for m in doc.having("upstream-failed")] == ["504", "502"]
+    assert len(doc.having("proxied-glyph")) == len(DRIFTS)
+    assert len(doc.having("fail-cross")) == 2
+    (sonoran,) = [m for m in doc.having("mark") if m not in marks]  # mocked here: no outline
+    assert sonoran["class"] == "mark s2xx"
+
+
+def test_a_clean_upstream_says_so_and_a_mocked_api_has_no_drift_section(make_server):
+    upstream = make_server()
+    server = make_server(api_settings={"statusbadge": {"proxy": upstream.url}})
+    with httpx.Client(base_url=server.url, timeout=15) as px:
+        assert px.post("/api/heartbeat", json=seed_body("statusbadge")).status_code == 200
+        doc = html_report(px)
+    assert len(doc.having("drift-none")) == 1 and doc.having("drift") == []
+    with httpx.Client(base_url=upstream.url, timeout=15) as direct:
+        doc = html_report(direct)  # the upstream mocks it: no proxy, no drift heading
+    assert "Drift" not in "".join(doc.text) and doc.having("proxied") == []
+
+
+def test_markup_in_a_drifted_answer_is_text_in_the_drift_section(make_server):
+    with Drifted() as upstream:
+        upstream.mode = "hostile"
+        server = make_server(api_settings={"statusbadge": {"proxy": upstream.url}})
+        with httpx.Client(base_url=server.url, timeout=15) as px:
+            assert px.post("/api/heartbeat", json=seed_body("statusbadge")).status_code == 200
+            doc = html_report(px)
+    tags = {t for t, _ in doc.tags}
+    assert "script" not in tags and "img" not in tags
+    assert "type" in {g["data-kind"] for g in doc.having("drift")}, doc.having("drift")
+    assert HOSTILE in "".join(doc.text)  # shown as the text it is

@@ -106,6 +106,7 @@
     const status = $("filter-status").value.trim();
     const valid = $("filter-valid").value;
     const faulted = $("filter-fault").checked;
+    const proxied = $("filter-proxied").value;
     const rows = $("journal-rows");
     rows.replaceChildren();
     for (const e of entries) {
@@ -113,17 +114,47 @@
       if (status && String(e.status) !== status) continue;
       if (valid && String(e.valid) !== valid) continue;
       if (faulted && !e.fault) continue;
+      if (proxied === "proxied" && !e.proxied) continue;
+      if (proxied === "failed" && !(e.proxied && e.proxied.error)) continue;
+      if (proxied === "mocked" && e.proxied) continue;
       const tr = document.createElement("tr");
       tr.className = "entry" + (e.valid ? "" : " invalid");
       tr.dataset.id = e.id;
       for (const v of [e.id, e.at, e.api, e.method + " " + e.path, e.status, e.valid]) cell(tr, v);
       cell(tr, e.fault ? e.fault.id : "");
-      tr.addEventListener("click", () => {
-        $("detail").hidden = false;
-        $("detail").textContent = JSON.stringify(e, null, 2);
-      });
+      proxiedCell(cell(tr, ""), e.proxied);
+      tr.addEventListener("click", () => showDetail(e));
       rows.appendChild(tr);
     }
+  }
+
+  // A proxied request (issue 19): the upstream's status and time, or why it gave no answer
+  // (the proxy's own 502/504), so an upstream failure never reads as the upstream's 5xx.
+  function proxiedCell(td, proxied) {
+    if (!proxied) return;
+    const badge = document.createElement("span");
+    badge.className = "badge" + (proxied.error ? " failed" : "");
+    badge.dataset.upstreamStatus = proxied.status === null ? "" : String(proxied.status);
+    badge.textContent = proxied.error
+      ? "upstream failed · " + proxied.ms + " ms"
+      : "upstream " + proxied.status + " · " + proxied.ms + " ms";
+    badge.title = proxied.error || proxied.url;
+    td.className = "proxied";
+    td.appendChild(badge);
+  }
+
+  function showDetail(e) {
+    $("detail").hidden = false;
+    const list = $("detail-violations");
+    list.replaceChildren();
+    for (const v of e.violations || []) {
+      const li = document.createElement("li");
+      li.className = "violation";
+      li.dataset.location = v.location || "";
+      li.textContent = (v.location || "") + " " + (v.key || v.rule) + ": " + v.message;
+      list.appendChild(li);
+    }
+    $("detail-json").textContent = JSON.stringify(e, null, 2);
   }
 
   async function refresh() {
@@ -172,7 +203,7 @@
     if ($("fault-times").value) rule.times = Number($("fault-times").value);
     act(call("POST", "faults", rule));
   });
-  for (const id of ["filter-api", "filter-status", "filter-valid", "filter-fault"]) {
+  for (const id of ["filter-api", "filter-status", "filter-valid", "filter-fault", "filter-proxied"]) {
     $(id).addEventListener("input", renderJournal);
   }
   refresh();
