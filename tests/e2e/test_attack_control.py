@@ -1,0 +1,108 @@
+"""Outside tester, round 3: promises of the control API and MockClient that were breakable.
+
+- A fault rule's `match` names a credential (the Sonoran key a rule picks, a statusbadge
+  `token`): the rule held it, and GET /__mock/faults and the POST's answer showed it whole
+  ("Credentials never reach the journal, the report or the logs ..., and so does every other
+  place the same value shows up"). The rule still matches on the raw value.
+- MockClient's id helpers put ids into the path unescaped: `collect.system("a?b")` asked for
+  system "a" (a system id is any non-empty string).
+- MockClient had no helper for GET /__mock/events.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from mockserver.client import MockClient, MockClientError
+from mockserver.core.redaction import KEEP
+
+SONORAN = "/v2/general/servers/1/heartbeat"
+DATA = {"status": "online", "players": 1, "maxPlayers": 2, "tps": 20, "version": "1"}
+
+
+def _shown(text: str, secret: str) -> bool:
+    return secret[KEEP:][:10] in text or secret[KEEP + 4 :] in text
+
+
+def test_a_fault_rule_matching_a_credential_never_shows_it(http):
+    key = "k" + uuid.uuid4().hex
+    token = f"sk_live_{uuid.uuid4()}"
+    added = [
+        http.post(
+            "/__mock/faults",
+            json={
+                "api": "sonoran",
+                "status": 503,
+                "match": {"headers": {"Authorization": f"Bearer {key}"}},
+            },
+        ),
+        http.post(
+            "/__mock/faults",
+            json={"api": "statusbadge", "status": 503, "match": {"body": {"token": token}}},
+        ),
+    ]
+    assert [r.status_code for r in added] == [201, 201]
+    # The rules still pick exactly the request with that credential.
+    assert (
+        http.post(
+            SONORAN, json={"playerCount": 1}, headers={"Authorization": "Bearer other"}
+        ).status_code
+        == 200
+    )
+    assert (
+        http.post(
+            SONORAN, json={"playerCount": 1}, headers={"Authorization": f"Bearer {key}"}
+        ).status_code
+        == 503
+    )
+    assert http.post("/api/heartbeat", json={"token": token, "data": DATA}).status_code == 503
+    other = f"sk_live_{uuid.uuid4()}"
+    assert http.post("/api/heartbeat", json={"token": other, "data": DATA}).status_code == 200
+    surfaces = [r.text for r in added] + [
+        http.get(p).text
+        for p in (
+            "/__mock/faults",
+            "/__mock/faults?api=sonoran",
+            "/__mock/events",
+            "/__mock/requests",
+            "/__mock/report",
+            "/__mock/report?format=text",
+            "/__mock/report?format=html",
+        )
+    ]
+    for text in surfaces:
+        assert not _shown(text, key) and not _shown(text, token), text[:300]
+    faults = http.get("/__mock/faults").json()["faults"]
+    assert faults[0]["match"]["headers"]["Authorization"].startswith("Bearer k")
+    assert faults[1]["match"]["body"]["token"].startswith(token[:KEEP])
+
+
+@pytest.mark.parametrize("system_id", ["a?b", "a#b", "%41", "a b", "é"])
+def test_client_id_helpers_escape_the_id(http, live_server, system_id):
+    auth = {"Authorization": "Basic YTpi"}
+    assert (
+        http.post("/api/systems/heartbeat", json={"system_id": system_id}, headers=auth).status_code
+        == 200
+    )
+    with MockClient(live_server.url) as mock:
+        assert mock.collect.system(system_id)["system_id"] == system_id
+        with pytest.raises(MockClientError) as missing:
+            mock.statusbadge.server("srv_pub_x?y")
+        assert missing.value.status == 404
+        with pytest.raises(MockClientError) as no_fault:
+            mock.delete_fault("fault-1?x")
+        assert "fault-1?x" in str(no_fault.value.body)
+
+
+def test_client_reads_the_events(http, live_server):
+    with MockClient(live_server.url) as mock:
+        mock.freeze()
+        mock.advance(30)
+        mock.add_fault("statusbadge", status=503, times=1)
+        kinds = [e["kind"] for e in mock.events()]
+        assert kinds[-3:] == ["clock.freeze", "clock.advance", "fault.added"]
+        assert [e["kind"] for e in mock.events(api="statusbadge")][-1] == "fault.added"
+        mock.reset(api="statusbadge")
+        assert "fault.added" not in [e["kind"] for e in mock.events(api="statusbadge")]
