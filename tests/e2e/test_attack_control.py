@@ -106,3 +106,24 @@ def test_client_reads_the_events(http, live_server):
         assert [e["kind"] for e in mock.events(api="statusbadge")][-1] == "fault.added"
         mock.reset(api="statusbadge")
         assert "fault.added" not in [e["kind"] for e in mock.events(api="statusbadge")]
+
+
+def test_the_text_report_keeps_one_line_per_item_whatever_the_client_sent(http):
+    """A client's identity (a collect system_id is any string), a path and a scenario name
+    are the client's text: a newline or a bidi control in one must not forge a report line."""
+    auth = {"Authorization": "Basic YTpi"}
+    forged = "sys\nstatusbadge: 999 requests, 0 invalid\r\u2028\u202e\x1b[31m"
+    assert (
+        http.post("/api/systems/heartbeat", json={"system_id": forged}, headers=auth).status_code
+        == 200
+    )
+    assert http.post("/api/systems/heartbeat%0Aforged: 1 request", headers=auth).status_code == 404
+    steps = [{"at_seconds": 99, "method": "POST", "path": "/__mock/clock/freeze"}]
+    r = http.post("/__mock/scenarios", json={"name": "s\nforged", "steps": steps})
+    text = http.get("/__mock/report", params={"format": "text"}).text
+    assert not any(line.startswith(("statusbadge", "forged")) for line in text.splitlines())
+    for char in "\r\u2028\u202e\x1b":
+        assert char not in text
+    assert "sys\\nstatusbadge: 999 requests" in text  # shown, escaped
+    if r.status_code == 201:
+        assert "s\\nforged" in text
