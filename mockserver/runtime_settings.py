@@ -24,6 +24,7 @@ import uuid
 from typing import Any
 
 from mockserver.core.errors import MockError
+from mockserver.core.redaction import mask
 from mockserver.store import Store, StoreUnavailable
 
 __all__ = ["NS", "KEY", "RuntimeSettings", "SettingsChangeError", "SOURCES", "refreshing"]
@@ -166,8 +167,11 @@ class RuntimeSettings:
     def describe_api(self, name: str) -> dict:
         self._enabled(name)
         config = self.apis[name].config
+        secret = getattr(self.apis[name], "secret_settings", frozenset())
+        shown = _masked if secret else _jsonable
         out = {}
         for f in dataclasses.fields(config):
+            show = shown if f.name in secret else _jsonable
             if f.name in self._applied[name]:
                 source = "runtime"
             elif f.name in self.startup[name]:
@@ -175,11 +179,22 @@ class RuntimeSettings:
             else:
                 source = "default"
             out[f.name] = {
-                "value": _jsonable(getattr(config, f.name)),
-                "default": _jsonable(_default(f)),
+                "value": show(getattr(config, f.name)),
+                "default": show(_default(f)),
                 "source": source,
             }
         return out
+
+
+def _masked(value: Any) -> Any:
+    """A credential setting as shown: every password, key or token by its prefix (a table's
+    keys, user names, stay readable), like the journal shows the same value."""
+    value = _jsonable(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return mask(value) if isinstance(value, str) else value
 
 
 def refreshing(app, runtime: RuntimeSettings, render):

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import pytest
@@ -127,3 +128,33 @@ def test_the_text_report_keeps_one_line_per_item_whatever_the_client_sent(http):
     assert "sys\\nstatusbadge: 999 requests" in text  # shown, escaped
     if r.status_code == 201:
         assert "s\\nforged" in text
+
+
+@pytest.mark.parametrize(
+    "api,changes,secrets",
+    [
+        ("collect", {"users": {"agent": "pw-" + "a1" * 12}}, ["pw-" + "a1" * 12]),
+        ("sonoran", {"api_keys": ["key-" + "b2" * 12]}, ["key-" + "b2" * 12]),
+        ("playwave", {"api_keys": ["key-" + "c3" * 12]}, ["key-" + "c3" * 12]),
+        ("lucit", {"tokens": ["tok-" + "d4" * 12]}, ["tok-" + "d4" * 12]),
+    ],
+)
+def test_settings_show_pinned_credentials_by_their_prefix(http, api, changes, secrets):
+    """Pinned passwords, keys and tokens are the credentials clients send: GET and PATCH
+    /__mock/settings show each by its prefix (user names stay readable), and they still work."""
+    patched = http.patch(f"/__mock/settings/{api}", json=changes)
+    assert patched.status_code == 200
+    shown = [patched.text, http.get("/__mock/settings").text, http.get("/__mock/").text]
+    for text in shown:
+        for secret in secrets:
+            assert secret[KEEP:] not in text, text[:300]
+    value = http.get("/__mock/settings").json()["apis"][api][next(iter(changes))]["value"]
+    if api == "collect":
+        assert value == {"agent": "pw-a1a***"}
+        good = {
+            "Authorization": "Basic " + base64.b64encode(f"agent:{secrets[0]}".encode()).decode()
+        }
+        r = http.post("/api/systems/heartbeat", json={"system_id": "s"}, headers=good)
+        assert r.status_code == 200
+    else:
+        assert value == [secrets[0][:KEEP] + "***"]

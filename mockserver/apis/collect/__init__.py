@@ -85,6 +85,9 @@ class CollectApi(MockApi):
     heartbeat_operation = "collect_heartbeat"
     record_schemas = records.SCHEMAS  # what a restored snapshot may hold
 
+    # Shown by their prefix in GET /__mock/settings: what clients send as credentials.
+    secret_settings = frozenset({"users"})
+
     @dataclass
     class Config:
         interval_seconds: float = 600  # 001: "every 10 minutes"

@@ -114,6 +114,9 @@ class LucitApi(MockApi):
     record_schemas = records.SCHEMAS  # what a restored snapshot may hold
     secret_headers = frozenset({"appidv3"})  # 003: the app id travels with the Bearer token
 
+    # Shown by their prefix in GET /__mock/settings: what clients send as credentials.
+    secret_settings = frozenset({"tokens", "app_ids"})
+
     @dataclass
     class Config:
         tokens: list[str] | None = ANY  # pinned Bearer tokens; ANY: any well-formed token
