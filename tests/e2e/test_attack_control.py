@@ -158,3 +158,20 @@ def test_settings_show_pinned_credentials_by_their_prefix(http, api, changes, se
         assert r.status_code == 200
     else:
         assert value == [secrets[0][:KEEP] + "***"]
+
+
+@pytest.mark.parametrize(
+    "api,change",
+    [
+        ("sonoran", {"api_keys": ["key-" + "e5" * 12, {"a": 1}]}),
+        ("sonoran", {"api_keys": ["key-" + "e5" * 12, None]}),
+        ("sonoran", {"api_keys": ["key-" + "e5" * 12, ""]}),
+        ("collect", {"users": {"agent": 5, "other": "key-" + "e5" * 12}}),
+        ("lucit", {"tokens": ["key-" + "e5" * 12], "heartbeat_interval_seconds": "x"}),
+    ],
+)
+def test_a_refused_credential_setting_does_not_echo_the_credentials(http, api, change):
+    r = http.patch(f"/__mock/settings/{api}", json=change)
+    assert r.status_code == 400
+    assert "e5" * 8 not in r.text, r.text
+    assert r.json()["error"]["fields"], r.text
