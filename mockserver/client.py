@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 
@@ -19,7 +20,14 @@ if TYPE_CHECKING:  # the per-API attributes, typed for IDEs (at run time: __geta
 else:
     _PerApiAttributes = object
 
-__all__ = ["MockClient", "MockClientError", "ApiControl"]
+__all__ = ["MockClient", "MockClientError", "ApiControl", "segment"]
+
+
+def segment(value: Any) -> str:
+    """`value` as one path segment: every character that means something in a URL (`/`, `?`,
+    `#`, `%`, a space, `.` and `..`) percent-encoded, so an id of any characters names itself."""
+    text = quote(str(value), safe="")
+    return text.replace(".", "%2E") if text.strip(".") == "" else text
 
 
 class MockClientError(RuntimeError):
@@ -236,6 +244,12 @@ class MockClient(_PerApiAttributes):
         """Replace the whole state with `snapshot` (all of it, or nothing and an error)."""
         return self._call("PUT", "/__mock/state", json=snapshot)
 
+    def events(self, *, api: str | None = None) -> list[dict]:
+        """The control calls that change what a timeline means (clock moves, fault rules added,
+        removed or used up, resets, scenarios), oldest first; with `api`, that API's and the
+        mock's own."""
+        return self._call("GET", "/__mock/events", params={"api": api} if api else None)["events"]
+
     def report(self, *, api: str | None = None) -> dict:
         return self._call("GET", "/__mock/report", params={"api": api} if api else None)
 
@@ -274,7 +288,7 @@ class MockClient(_PerApiAttributes):
         return self._call("GET", "/__mock/faults", params={"api": api} if api else None)["faults"]
 
     def delete_fault(self, fault_id: str) -> None:
-        self._call("DELETE", f"/__mock/faults/{fault_id}")
+        self._call("DELETE", f"/__mock/faults/{segment(fault_id)}")
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/__mock/faults")
@@ -301,7 +315,7 @@ class MockClient(_PerApiAttributes):
 
     def stop_scenario(self, name: str | None = None) -> None:
         """Stop one scenario, or all of them."""
-        self._call("DELETE", "/__mock/scenarios" + (f"/{name}" if name else ""))
+        self._call("DELETE", "/__mock/scenarios" + (f"/{segment(name)}" if name else ""))
 
     # --- lifetime ---------------------------------------------------------------------------
     def close(self) -> None:

@@ -21,7 +21,7 @@ from mockserver.core.api import ErrorBody, MockApi
 from mockserver.core.clock import ClockRangeError, parse_iso
 from mockserver.core.context import MockContext
 from mockserver.core.errors import FieldError, MockError
-from mockserver.faults import check_rule
+from mockserver.faults import check_rule, shown_rule
 from mockserver.http.upstream import redacted_url
 from mockserver.journal import DEFAULT_LIMIT, JournalPage
 from mockserver.scenarios import Scenarios, check_scenario, library_names, load_scenario
@@ -277,7 +277,7 @@ class ControlHandlers(DriveHandlers):
                 fields=problems,
             )
         fault = await self.ctx.faults.add(body, await self.ctx.clock.now())
-        return fault, 201
+        return shown_rule(fault, self.ctx.journal.redactor), 201
 
     @staticmethod
     def _fault_operations(api: MockApi) -> set[str]:
@@ -291,7 +291,8 @@ class ControlHandlers(DriveHandlers):
         }
 
     async def control_faults(self, api: str | None = None):
-        return {"faults": await self.ctx.faults.list(self._api(api))}, 200
+        faults = await self.ctx.faults.list(self._api(api))
+        return {"faults": [shown_rule(f, self.ctx.journal.redactor) for f in faults]}, 200
 
     async def control_faults_clear(self):
         await self.ctx.faults.clear(now=await self.ctx.clock.now())

@@ -12,7 +12,7 @@ import json
 
 from mockserver.core.errors import FieldError, MockError, value_text
 from mockserver.matcher import Matcher, MatcherError
-from mockserver.runtime_settings import SettingsChangeError
+from mockserver.runtime_settings import SettingsChangeError, masked
 from mockserver.snapshot import SnapshotError, Snapshots
 from mockserver.verification import Expectation, Tally, verdict
 
@@ -122,4 +122,5 @@ def _settings_error(
     if exc.status == 404:
         field = FieldError("api", "enum", "unknown API", value_text(api), "path")
         return MockError(404, "not_found", exc.message, fields=[field])
-    return _invalid(exc.setting or "body", exc.message, (body or {}).get(exc.setting or ""))
+    value = (body or {}).get(exc.setting or "")
+    return _invalid(exc.setting or "body", exc.message, masked(value) if exc.secret else value)

@@ -14,6 +14,7 @@ from typing import Any
 from mockserver.chaos import check_chaos, delay_for, fires, in_window, matches, window
 from mockserver.core.clock import iso_utc
 from mockserver.core.errors import FieldError
+from mockserver.core.redaction import Redactor
 from mockserver.events import Events, fault_summary
 from mockserver.store import Store
 
@@ -72,6 +73,21 @@ def check_rule(rule: dict[str, Any], operation_ids: Iterable[str]) -> list[Field
     for name, value in (rule.get("headers") or {}).items():
         problems += _header_problems(name, value, seen)
     return problems + check_chaos(rule)
+
+
+def shown_rule(fault: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
+    """A rule as the control API shows it: a credential its `match` names (a secret header,
+    a secret body field) keeps only its prefix, like the journal shows the request it picks.
+    The stored rule keeps the raw value: it is compared with the raw request."""
+    match = fault.get("match")
+    if not match or not (match.get("headers") or "body" in match):
+        return fault
+    shown = dict(match)
+    if match.get("headers"):
+        shown["headers"] = {k: redactor.header(k, v) for k, v in match["headers"].items()}
+    if "body" in match:
+        shown["body"] = redactor.body(match["body"])
+    return {**fault, "match": shown}
 
 
 def fault_mark(fault: dict[str, Any]) -> dict[str, Any]:

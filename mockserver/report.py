@@ -323,8 +323,25 @@ def _event_line(e: dict) -> str:
     return f"  {e['at']} {what}" + (f" [{e['api']}]" if e.get("api") else "")
 
 
+def one_line(text: str) -> str:
+    """`text` with every character that could break or disguise a line (CR, LF, U+2028, other
+    control and format characters such as a bidi override, escape codes, lone surrogates)
+    written as an escape: a client's id or path shows as sent but forges no report line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    if c in "\n\r\t":
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[c]
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def render_text(report: dict) -> str:
-    """The report as text, every time an ISO instant on the mock clock."""
+    """The report as text, every time an ISO instant on the mock clock; every line through
+    `one_line`, since ids, paths and names in it are what clients and tests sent."""
     lines = [f"heartbeat-mockserver report at {report['generated_at']}"]
     for name, r in report["apis"].items():
         if not r["requests"]:
@@ -367,4 +384,4 @@ def render_text(report: dict) -> str:
             lines.append(
                 f"  {step['due_at']} {step['method']} {step['path']}: {step['state']}{answer}"
             )
-    return "\n".join(lines) + "\n"
+    return "\n".join(one_line(line) for line in lines) + "\n"

@@ -24,6 +24,7 @@ import uuid
 from typing import Any
 
 from mockserver.core.errors import MockError
+from mockserver.core.redaction import KEEP, mask
 from mockserver.store import Store, StoreUnavailable
 
 __all__ = ["NS", "KEY", "RuntimeSettings", "SettingsChangeError", "SOURCES", "refreshing"]
@@ -38,11 +39,14 @@ class SettingsChangeError(ValueError):
     """A change that can't be made: `status` 404 for an API that is not enabled, else 400;
     `setting` names the offending setting when one can be told."""
 
-    def __init__(self, status: int, message: str, setting: str | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, setting: str | None = None, secret: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.setting = setting
+        self.secret = secret  # the setting holds credentials: show its value by `masked`
 
 
 def _default(f: dataclasses.Field) -> Any:
@@ -135,15 +139,28 @@ class RuntimeSettings:
         try:
             apis = await self.store.update(NS, KEY, write)
         except ValueError as exc:
-            message = str(exc)
+            message = self._hide_secrets(name, changes, str(exc))
             named = (  # the setting the message quotes, else one it names, else the first
                 [n for n in changes if repr(n) in message]
                 or [n for n in changes if n in message]
                 or list(changes)
             )
-            raise SettingsChangeError(400, message, named[0] if named else None) from None
+            setting = named[0] if named else None
+            secret = setting in getattr(self.apis[name], "secret_settings", ())
+            raise SettingsChangeError(400, message, setting, secret) from None
         self._apply(apis, version)
         return self.describe_api(name)
+
+    def _hide_secrets(self, name: str, changes: dict[str, Any], message: str) -> str:
+        """A refusal's message with every password, key or token the change gave (in a
+        credential setting) shown by its prefix: a typo in one list item must not echo the
+        others."""
+        secret = getattr(self.apis[name], "secret_settings", frozenset())
+        values = [changes[n] for n in changes if n in secret]
+        for leaf in sorted(_strings(values), key=len, reverse=True):
+            if len(leaf) > KEEP:
+                message = message.replace(leaf, mask(leaf))
+        return message
 
     async def clear(self, name: str | None = None) -> None:
         """Drop the runtime changes (of one API, or all): the start-up settings hold again."""
@@ -166,8 +183,11 @@ class RuntimeSettings:
     def describe_api(self, name: str) -> dict:
         self._enabled(name)
         config = self.apis[name].config
+        secret = getattr(self.apis[name], "secret_settings", frozenset())
+        shown = masked if secret else _jsonable
         out = {}
         for f in dataclasses.fields(config):
+            show = shown if f.name in secret else _jsonable
             if f.name in self._applied[name]:
                 source = "runtime"
             elif f.name in self.startup[name]:
@@ -175,11 +195,30 @@ class RuntimeSettings:
             else:
                 source = "default"
             out[f.name] = {
-                "value": _jsonable(getattr(config, f.name)),
-                "default": _jsonable(_default(f)),
+                "value": show(getattr(config, f.name)),
+                "default": show(_default(f)),
                 "source": source,
             }
         return out
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def masked(value: Any) -> Any:
+    """A credential setting as shown: every password, key or token by its prefix (a table's
+    keys, user names, stay readable), like the journal shows the same value."""
+    value = _jsonable(value)
+    if isinstance(value, dict):
+        return {k: masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return mask(value) if isinstance(value, str) else value
 
 
 def refreshing(app, runtime: RuntimeSettings, render):

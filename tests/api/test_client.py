@@ -62,7 +62,7 @@ def test_report_json_and_text(client):
     httpx.post(client.url + "/api/heartbeat", json=BODY)
     assert client.report()["apis"]["statusbadge"]["requests"] == 1
     assert client.report(api="statusbadge")["apis"].keys() == {"statusbadge"}
-    assert "statusbadge: 1 requests" in client.report_text()
+    assert "statusbadge: 1 request," in client.report_text()
 
 
 def test_fault_calls(client):

@@ -21,7 +21,7 @@ from mockserver.apis.collect.errors import (
     render_error,
 )
 from mockserver.apis.collect.fake import CollectFake
-from mockserver.client import ApiControl
+from mockserver.client import ApiControl, segment
 from mockserver.core.api import CadencePolicy, ErrorBody, MockApi
 from mockserver.core.config import ANY, list_setting
 from mockserver.core.errors import MockError
@@ -62,7 +62,7 @@ class CollectControl(ApiControl):
         return self._call("GET", "/systems")["systems"]
 
     def system(self, system_id: str) -> dict:
-        return self._call("GET", f"/systems/{system_id}")
+        return self._call("GET", f"/systems/{segment(system_id)}")
 
     def arm_external_error(self, **rule) -> dict:
         return self._call("POST", "/external-errors", json=rule)
@@ -84,6 +84,9 @@ class CollectApi(MockApi):
     prefixes = ("/api/systems",)
     heartbeat_operation = "collect_heartbeat"
     record_schemas = records.SCHEMAS  # what a restored snapshot may hold
+
+    # Shown by their prefix in GET /__mock/settings: what clients send as credentials.
+    secret_settings = frozenset({"users"})
 
     @dataclass
     class Config:

@@ -23,7 +23,7 @@ from mockserver.apis.lucit.errors import (
 )
 from mockserver.apis.lucit.fake import LucitFake
 from mockserver.apis.lucit.rules import ACKNOWLEDGED, PENDING, SENT
-from mockserver.client import ApiControl
+from mockserver.client import ApiControl, segment
 from mockserver.core.api import CadencePolicy, ErrorBody, MockApi
 from mockserver.core.clock import iso_utc, parse_iso
 from mockserver.core.config import ANY, list_setting
@@ -90,13 +90,13 @@ class LucitControl(ApiControl):
             body["parameters"] = parameters
         if run_at is not None:
             body["run_at"] = run_at
-        return self._call("POST", f"/devices/{lcuid}/instructions", json=body)
+        return self._call("POST", f"/devices/{segment(lcuid)}/instructions", json=body)
 
     def ack(self, instruction_lcuid: str) -> dict:
-        return self._call("POST", f"/instructions/{instruction_lcuid}/ack")
+        return self._call("POST", f"/instructions/{segment(instruction_lcuid)}/ack")
 
     def device(self, lcuid: str) -> dict:
-        return self._call("GET", f"/devices/{lcuid}")
+        return self._call("GET", f"/devices/{segment(lcuid)}")
 
     def devices(self) -> dict:
         return self._call("GET", "/devices")
@@ -113,6 +113,9 @@ class LucitApi(MockApi):
     heartbeat_operation = "lucit_heartbeat"
     record_schemas = records.SCHEMAS  # what a restored snapshot may hold
     secret_headers = frozenset({"appidv3"})  # 003: the app id travels with the Bearer token
+
+    # Shown by their prefix in GET /__mock/settings: what clients send as credentials.
+    secret_settings = frozenset({"tokens", "app_ids"})
 
     @dataclass
     class Config:

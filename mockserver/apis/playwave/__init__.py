@@ -44,6 +44,9 @@ class PlaywaveApi(MockApi):
     )
     secret_headers = frozenset({"x-api-key"})  # 002: the per-game key
 
+    # Shown by their prefix in GET /__mock/settings: what clients send as credentials.
+    secret_settings = frozenset({"api_keys"})
+
     @dataclass
     class Config:
         next_heartbeat_in: int = 120  # 002: "Must be called every 2 minutes (120 seconds)"

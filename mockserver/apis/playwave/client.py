@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mockserver.client import ApiControl
+from mockserver.client import ApiControl, segment
 
 __all__ = ["PlaywaveControl"]
 
@@ -23,22 +23,22 @@ class PlaywaveControl(ApiControl):
         ]
 
     def session(self, game_session_id: str) -> dict:
-        return self._call("GET", f"/sessions/{game_session_id}")
+        return self._call("GET", f"/sessions/{segment(game_session_id)}")
 
     def exhaust(self, game_session_id: str) -> dict:
-        return self._call("POST", f"/sessions/{game_session_id}/exhaust")
+        return self._call("POST", f"/sessions/{segment(game_session_id)}/exhaust")
 
     def end(self, game_session_id: str) -> dict:
-        return self._call("POST", f"/sessions/{game_session_id}/end")
+        return self._call("POST", f"/sessions/{segment(game_session_id)}/end")
 
     def launcher(self, pc_id: str) -> dict:
-        return self._call("GET", f"/launchers/{pc_id}")
+        return self._call("GET", f"/launchers/{segment(pc_id)}")
 
     def stop_launcher(self, pc_id: str) -> dict:
-        return self._call("POST", f"/launchers/{pc_id}/stop")
+        return self._call("POST", f"/launchers/{segment(pc_id)}/stop")
 
     def start_launcher(self, pc_id: str) -> dict:
-        return self._call("POST", f"/launchers/{pc_id}/start")
+        return self._call("POST", f"/launchers/{segment(pc_id)}/start")
 
     def launcher_heartbeat(self, pc_id: str) -> dict:
-        return self._call("POST", f"/launchers/{pc_id}/heartbeat")
+        return self._call("POST", f"/launchers/{segment(pc_id)}/heartbeat")

@@ -47,6 +47,9 @@ class SonoranApi(MockApi):
     heartbeat_operation = "sonoran_heartbeat"
     record_schemas = records.SCHEMAS  # what a restored snapshot may hold
 
+    # Shown by their prefix in GET /__mock/settings: what clients send as credentials.
+    secret_settings = frozenset({"api_keys"})
+
     @dataclass
     class Config:
         rate_limit_per_minute: int = 10  # 000: "10 requests per minute", per API key; 0 = off

@@ -15,7 +15,7 @@ from html import escape
 from mockserver.apis.statusbadge import records, rules
 from mockserver.apis.statusbadge.errors import ServerNotFound, render_error
 from mockserver.apis.statusbadge.fake import StatusbadgeFake
-from mockserver.client import ApiControl
+from mockserver.client import ApiControl, segment
 from mockserver.core.api import CadencePolicy, ErrorBody, MockApi
 from mockserver.core.clock import iso_utc
 from mockserver.core.errors import MockError
@@ -61,7 +61,7 @@ class StatusbadgeControl(ApiControl):
         return self._call("GET", "/servers")["servers"]
 
     def server(self, public_id: str) -> dict:
-        return self._call("GET", f"/servers/{public_id}")
+        return self._call("GET", f"/servers/{segment(public_id)}")
 
 
 class StatusbadgeApi(MockApi):
