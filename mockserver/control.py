@@ -25,6 +25,7 @@ from mockserver.faults import check_rule, shown_rule
 from mockserver.http.upstream import redacted_url
 from mockserver.journal import DEFAULT_LIMIT, JournalPage
 from mockserver.scenarios import Scenarios, check_scenario, library_names, load_scenario
+from mockserver.scenarios.shown import shown_run
 from mockserver.spec.loader import operations, parsed_spec
 from mockserver.store import StoreUnavailable
 
@@ -324,7 +325,7 @@ class ControlHandlers(DriveHandlers):
         if run is None:
             raise MockError(409, "conflict", f"scenario {spec['name']!r} runs already; stop it")
         await self.events.record("scenario.started", now, name=spec["name"])
-        return run, 201
+        return shown_run(run, self.ctx.journal.redactor), 201
 
     @staticmethod
     def _library_scenario(body: dict) -> dict:
@@ -358,7 +359,9 @@ class ControlHandlers(DriveHandlers):
 
     async def control_scenarios(self):
         await self.scenarios.fire_due(await self.ctx.clock.now())
-        return {"scenarios": await self.scenarios.list(), "named": library_names()}, 200
+        redactor = self.ctx.journal.redactor
+        runs = [shown_run(run, redactor) for run in await self.scenarios.list()]
+        return {"scenarios": runs, "named": library_names()}, 200
 
     async def control_scenarios_clear(self):
         names = [run["name"] for run in await self.scenarios.list()]

@@ -80,6 +80,46 @@ def test_a_fault_rule_matching_a_credential_never_shows_it(http):
     assert faults[1]["match"]["body"]["token"].startswith(token[:KEEP])
 
 
+def test_a_scenario_naming_a_credential_never_shows_it(http):
+    """A scenario step adding a fault rule that names a credential, through a var and
+    literally: the scenario's answers show both by their prefix, and the step still fires with
+    the raw value (the rule picks exactly that key)."""
+    key = "k" + uuid.uuid4().hex
+    token = f"sk_live_{uuid.uuid4()}"
+    steps = [
+        {
+            "at_seconds": 0,
+            "method": "POST",
+            "path": "/__mock/faults",
+            "body": {
+                "api": "sonoran",
+                "status": 503,
+                "match": {"headers": {"Authorization": "Bearer ${key}"}},
+            },
+        },
+        {
+            "at_seconds": 0,
+            "method": "POST",
+            "path": "/__mock/faults",
+            "body": {"api": "statusbadge", "status": 503, "match": {"body": {"token": token}}},
+        },
+    ]
+    started = http.post(
+        "/__mock/scenarios", json={"name": "leak", "vars": {"key": key}, "steps": steps}
+    )
+    assert started.status_code == 201, started.text
+    auth = {"Authorization": f"Bearer {key}"}
+    assert http.post(SONORAN, json={"playerCount": 1}, headers=auth).status_code == 503
+    assert http.post("/api/heartbeat", json={"token": token, "data": DATA}).status_code == 503
+    listed = http.get("/__mock/scenarios")
+    for text in (started.text, listed.text, http.get("/__mock/report").text):
+        assert not _shown(text, key) and not _shown(text, token), text[:300]
+    [run] = listed.json()["scenarios"]
+    assert run["vars"]["key"].startswith(key[:KEEP])
+    shown_token = run["steps"][1]["body"]["match"]["body"]["token"]
+    assert shown_token.startswith(token[:KEEP]) and shown_token != token
+
+
 @pytest.mark.parametrize("system_id", ["a?b", "a#b", "%41", "a b", "é"])
 def test_client_id_helpers_escape_the_id(http, live_server, system_id):
     auth = {"Authorization": "Basic YTpi"}
