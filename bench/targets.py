@@ -1,6 +1,7 @@
 """The three servers compared in one run, and how each is started and timed to its first 200.
 
-- mock:  ``python -m mockserver serve`` with every API it has (workloads.MOCK_ENV applied);
+- mock:  ``python -m mockserver serve --quiet`` with every API it has (workloads.MOCK_ENV
+  applied; quiet: no request log, as Prism is run quiet);
 - floor: bench/floor_app.py under uvicorn (same loop and HTTP parser defaults as the mock);
 - prism: ``prism mock specs/statusbadge.yaml -v error`` (quiet: Prism's default per-request
   logging halves its throughput, see shared/notes/performance-anchors.md).
@@ -55,10 +56,16 @@ def mock_spec(settings_env: dict[str, str] | None = None) -> TargetSpec:
     settings_env = MOCK_ENV if settings_env is None else settings_env
     return TargetSpec(
         "mock",
-        lambda port: [_python(), *"-m mockserver serve --host 127.0.0.1 --port".split(), str(port)],
+        # --quiet: no request log, as Prism runs with `-v error` (each logs a line per request
+        # by default; about 19 µs a line for the mock)
+        lambda port: [
+            _python(),
+            *"-m mockserver serve --quiet --host 127.0.0.1 --port".split(),
+            str(port),
+        ],
         _server_env(settings_env),
         ready_prefix="ready",
-        notes=[f"env {k}={v}" for k, v in settings_env.items()],
+        notes=["--quiet (no request log)", *(f"env {k}={v}" for k, v in settings_env.items())],
     )
 
 
