@@ -42,10 +42,8 @@ such a write is reported as unavailable (503): perhaps applied, once, never twic
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import random
 from collections import OrderedDict
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -59,7 +57,12 @@ from redis.exceptions import RedisError
 from mockserver.store import StoreUnavailable
 from mockserver.store.redis_bulk import RedisBulk
 from mockserver.store.redis_log import LOG_APPEND, LOG_APPEND_NUMBERED, RedisLog
-from mockserver.store.redis_update import CAS_OR_CURRENT, MAX_UPDATE_ATTEMPTS, RedisUpdate
+from mockserver.store.redis_update import (
+    CAS_OR_CURRENT,
+    MAX_UPDATE_ATTEMPTS,
+    RedisUpdate,
+    backoff,
+)
 
 __all__ = ["RedisStore", "DEFAULT_PREFIX", "split_prefix", "unreachable"]
 
@@ -67,23 +70,6 @@ DEFAULT_PREFIX = "mockserver:"
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _loads = json.loads
-
-# Write ARGV[4] (or delete when ARGV[3] == "0") only if the field still holds ARGV[2]
-# (or is still absent when ARGV[1] == "0"). Returns 1 when written, 0 on a conflict.
-_CAS = """
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if ARGV[2] == '0' then
-  if current then return 0 end
-elseif current ~= ARGV[3] then
-  return 0
-end
-if ARGV[4] == '1' then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
-else
-  redis.call('HDEL', KEYS[1], ARGV[1])
-end
-return 1
-"""
 
 # Delete each field ARGV[2i-1] only if it still holds ARGV[2i] (purge must not remove a
 # record that was refreshed after it was read). Returns the number deleted.
@@ -186,7 +172,6 @@ class RedisStore(RedisUpdate, RedisBulk, RedisLog):
         except ValueError as exc:
             raise ValueError(f"invalid Redis URL {self.where!r}: {exc}") from None
         self._redis = _Redis.from_pool(pool)
-        self._cas = self._redis.register_script(_CAS)
         self._delete_unchanged = self._redis.register_script(_DELETE_UNCHANGED)
         self._insert = self._redis.register_script(_INSERT)
         self._log_append = self._redis.register_script(LOG_APPEND)
@@ -254,9 +239,12 @@ class RedisStore(RedisUpdate, RedisBulk, RedisLog):
             if expired is None or not expired(_loads(old_text)):
                 return False
             with self._guard():
-                if await self._cas(keys=[name], args=[key, "1", old_text, "1", new_text]):
-                    return True
-            await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2 ** min(attempt, 6))))
+                written, *_ = await self._cas_or_current(
+                    keys=[name], args=[key, "1", old_text, "1", new_text]
+                )
+            if written:
+                return True
+            await backoff(attempt)
         raise StoreUnavailable(f"Redis at {self.where}: {ns}/{key} kept changing; gave up")
 
     # --- housekeeping ---------------------------------------------------------------------

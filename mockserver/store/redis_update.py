@@ -18,7 +18,7 @@ import random
 
 from mockserver.store import StoreUnavailable, Updater
 
-__all__ = ["CAS_OR_CURRENT", "MAX_UPDATE_ATTEMPTS", "SEEN_CAP", "RedisUpdate"]
+__all__ = ["CAS_OR_CURRENT", "MAX_UPDATE_ATTEMPTS", "SEEN_CAP", "RedisUpdate", "backoff"]
 
 # `update` gives up (503) after this many conflicting attempts; updates queue per record within
 # a worker, so only other workers conflict, and that is far more than a few dozen workers need.
@@ -45,6 +45,12 @@ else
 end
 return {1}
 """
+
+
+async def backoff(attempt: int) -> None:
+    """A random wait before the next try after a conflict with another worker, growing with
+    the attempt to 20 ms at the most."""
+    await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2 ** min(attempt, 6))))
 
 
 class RedisUpdate:
@@ -114,7 +120,7 @@ class RedisUpdate:
             if stored:
                 # Another worker changed it between our read and write: back off, then read
                 # again (what the script answered would be old by the time the wait ends).
-                await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2 ** min(attempt, 6))))
+                await backoff(attempt)
                 known = _UNKNOWN
             else:  # the guess was old: what the script answered is the record now
                 known, stored = (current[0] if current else None), True
