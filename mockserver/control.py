@@ -89,6 +89,12 @@ def _scenario_timeline(runs: list[dict]) -> list[dict]:
     ]
 
 
+def _invalid(problems: list[FieldError]) -> MockError:
+    """A control body that breaks the control API's rules: a 400 naming every problem."""
+    message = "; ".join(f"{p.key}: {p.message}" for p in problems)
+    return MockError(400, "validation", message, fields=problems)
+
+
 def _clock_range(exc: ClockRangeError, key: str, value) -> MockError:
     """A clock move out of range (specs/control.yaml): a 400, and the clock did not move."""
     field = FieldError(key, "range", str(exc), str(value))
@@ -271,12 +277,7 @@ class ControlHandlers(DriveHandlers):
         else:
             problems = check_rule(body, self._fault_operations(api))
         if problems:
-            raise MockError(
-                400,
-                "validation",
-                "; ".join(f"{p.key}: {p.message}" for p in problems),
-                fields=problems,
-            )
+            raise _invalid(problems)
         fault = await self.ctx.faults.add(body, await self.ctx.clock.now())
         return shown_rule(fault, self.ctx.journal.redactor), 201
 
@@ -312,12 +313,7 @@ class ControlHandlers(DriveHandlers):
             spec = self._library_scenario(body)
         problems = check_scenario(spec, self._control_operations())
         if problems:
-            raise MockError(
-                400,
-                "validation",
-                "; ".join(f"{p.key}: {p.message}" for p in problems),
-                fields=problems,
-            )
+            raise _invalid(problems)
         if await self.ctx.store.count("_scenarios") >= MAX_SCENARIOS:
             raise MockError(409, "conflict", f"{MAX_SCENARIOS} scenarios run already; stop some")
         now = await self.ctx.clock.now()
