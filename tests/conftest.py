@@ -228,6 +228,40 @@ def make_server(store_url, engine):
         server.stop()
 
 
+async def leave_mid_body(app, path: str, sent_so_far: bytes, declared: int) -> list[dict]:
+    """POST `path` straight into the ASGI app as a client that declares `declared` bytes of
+    JSON, sends `sent_so_far` and goes away; what the app sent back (nobody is listening)."""
+    incoming = [
+        {"type": "http.request", "body": sent_so_far, "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(declared).encode())]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8080),
+    }
+    await app(scope, receive, send)
+    return sent
+
+
 @pytest.fixture
 def asgi_client():
     """The ASGI app in process (no socket), with its own fresh state."""

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from mockserver.apis.statusbadge import StatusbadgeApi
 from mockserver.app import build_app
 from mockserver.http.apps import api_app, gate_methods
-from tests.conftest import test_settings
+from tests.conftest import leave_mid_body, test_settings
 
 
 @pytest.fixture
@@ -92,42 +92,16 @@ def test_a_control_call_whose_client_leaves_before_its_body_ends_changes_nothing
     """The body so far would parse (`{"seconds": 100}` and padding), but the client declared
     400 bytes and went away: the clock must not move, and nothing is sent to nobody."""
     app = build_app(test_settings(store=store_url()))
-    incoming = [
-        {"type": "http.request", "body": b'{"seconds": 100}    ', "more_body": True},
-        {"type": "http.disconnect"},
-    ]
-    sent: list[dict] = []
 
-    async def receive() -> dict:
-        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/__mock/clock/advance",
-        "raw_path": b"/__mock/clock/advance",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"400")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8080),
-    }
-
-    async def call() -> tuple[float, float]:
+    async def call() -> tuple[float, float, list]:
         try:
             await app.ctx.clock.freeze()
             before = await app.ctx.clock.now()
-            await app(scope, receive, send)
-            return before, await app.ctx.clock.now()
+            sent = await leave_mid_body(app, "/__mock/clock/advance", b'{"seconds": 100}    ', 400)
+            return before, await app.ctx.clock.now(), sent
         finally:
             await app.ctx.store.close()
 
-    before, after = asyncio.run(call())
+    before, after, sent = asyncio.run(call())
     assert after == before
     assert sent == []

@@ -10,6 +10,7 @@ import pytest
 
 from mockserver.app import build_app
 from mockserver.settings import Settings
+from tests.conftest import leave_mid_body
 
 
 def call(app, body: bytes) -> list[dict]:
@@ -114,36 +115,17 @@ def test_a_native_request_whose_client_leaves_before_its_body_ends_changes_nothi
     incomplete (status 0, as a dropped request)."""
     app = build_app(Settings(store=store_url(), apis=["statusbadge"]))
     beat = json.dumps({"token": "sk_live_gone", "data": {"name": "half", "status": "online"}})
-    incoming = [
-        {"type": "http.request", "body": beat.encode() + b"   ", "more_body": True},
-        {"type": "http.disconnect"},
-    ]
-    sent: list[dict] = []
 
-    async def receive() -> dict:
-        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "method": "POST",
-        "path": "/api/heartbeat",
-        "query_string": b"",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"900")],
-    }
-
-    async def call() -> tuple[list, list]:
+    async def call() -> tuple[list, list, list]:
         try:
-            await app(scope, receive, send)
+            sent = await leave_mid_body(app, "/api/heartbeat", beat.encode() + b"   ", 900)
             now = await app.ctx.clock.now()
-            return await app.ctx.apis["statusbadge"].fake.all(now), await app.ctx.journal.entries()
+            stored = await app.ctx.apis["statusbadge"].fake.all(now)
+            return stored, await app.ctx.journal.entries(), sent
         finally:
             await app.ctx.store.close()
 
-    stored, journal = asyncio.run(call())
+    stored, journal, sent = asyncio.run(call())
     assert stored == [] and sent == []
     [entry] = journal
     assert entry["status"] == 0 and not entry["valid"]
