@@ -110,10 +110,23 @@ class Secrets:
 
     def may_show_in(self, json_text: str) -> bool:
         """False only when no secret, whole or cut short, can be in the value `json_text`
-        encodes (ensure_ascii=False): a cheap test before `scrub_all` walks it."""
+        encodes (ensure_ascii=False): a cheap test before `scrub_all` walks it. `scrub` changes
+        a string that holds a secret whole or ends with more than KEEP of its first characters;
+        in JSON text such an end is followed by the closing quote. A secret that JSON writes
+        differently is assumed to show. Another value that only shares a secret's first
+        characters (Lucit's `LCUID-L…` ids and app ids) does not count."""
         for value in self.values:
-            if _JSON_ESCAPED.search(value) or value[:SCAN_MIN] in json_text:
+            if _JSON_ESCAPED.search(value):
                 return True
+            head = value[:SCAN_MIN]
+            at = json_text.find(head)
+            while at != -1:
+                end = at + SCAN_MIN
+                while end - at < len(value) and json_text[end : end + 1] == value[end - at]:
+                    end += 1
+                if end - at == len(value) or json_text[end : end + 1] == '"':
+                    return True
+                at = json_text.find(head, at + 1)
         return False
 
     def scrub_all(self, value: Any) -> Any:

@@ -7,6 +7,8 @@ import json
 import logging
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mockserver.apis import api_class, api_names
 from mockserver.core.redaction import KEEP, MAX_SECRETS, Redactor, Secrets
@@ -222,3 +224,32 @@ def test_entries_are_numbered_by_the_journal_in_one_store_call_whatever_id_they_
     assert calls == ["a:journal", "b:journal", "a:journal"]
     assert [(e["id"], e["api"]) for e in entries] == [(1, "a"), (2, "b"), (3, "a")]
     assert all(list(e)[0] == "id" and e["note"] == 'ü "{x}"' for e in entries)
+
+
+APP_ID = "LCUID-LAP-00000000-0000-0000-0000-000000000001"
+
+
+@given(
+    st.lists(
+        st.sampled_from(["LCUID-LD-1234", APP_ID, APP_ID[:7], APP_ID[:12], APP_ID[:-1], "x", " "]),
+        max_size=5,
+    ).map("".join)
+)
+def test_the_cheap_test_says_no_only_when_scrubbing_changes_nothing(text):
+    """Journal.record skips the walk when `may_show_in` says no: that must never hide a change
+    `scrub` would make (a whole secret, or one cut short at a string's end)."""
+    secrets = Secrets()
+    secrets.add(APP_ID)
+    document = json.dumps({"path": text, "n": 1}, ensure_ascii=False)
+    assert secrets.may_show_in(document) or secrets.scrub(text) == text
+
+
+def test_a_value_that_only_shares_a_secrets_first_characters_is_not_walked_for():
+    """Lucit's device ids and app ids share `LCUID-L`: a heartbeat's path is no reason to
+    walk its entry."""
+    secrets = Secrets()
+    secrets.add(APP_ID)
+    path = json.dumps({"path": "/api/v3/analytics/lightning-devices/LCUID-LD-1/heartbeat"})
+    assert not secrets.may_show_in(path)
+    assert secrets.may_show_in(json.dumps({"v": APP_ID[:20]}))  # cut short at the end
+    assert secrets.may_show_in(json.dumps({"v": f"a {APP_ID} b"}))
