@@ -70,10 +70,9 @@ def iso_utc(ts: float, *, micros: bool = False) -> str:
     """ISO-8601 UTC with a `Z`, whole seconds unless `micros` (Lucit shows 6 digits). An instant
     past the last one a date-time can show (a retention or TTL counted from a clock near the
     end) is shown as that last second, never as an error."""
-    dt = from_epoch(min(ts, LAST_INSTANT))
-    if micros:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat, not strftime: a third of the cost, and every journal entry shows one.
+    dt = datetime.fromtimestamp(ts if ts < LAST_INSTANT else LAST_INSTANT, tz=UTC)
+    return dt.isoformat(timespec="microseconds" if micros else "seconds")[:-6] + "Z"
 
 
 def parse_iso(text: str) -> float:

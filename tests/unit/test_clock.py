@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from mockserver.core.clock import Clock, iso_utc, parse_iso
+from mockserver.core.clock import EARLIEST, LAST_INSTANT, Clock, iso_utc, parse_iso
 from mockserver.store.memory import MemoryStore
 
 
@@ -95,3 +98,12 @@ def test_iso_formats():
     assert parse_iso("2026-01-07T00:15:19") == ts
     with pytest.raises(ValueError):
         parse_iso("yesterday")
+
+
+@given(st.floats(min_value=EARLIEST, max_value=LAST_INSTANT + 1e6, allow_nan=False))
+def test_iso_utc_is_the_four_digit_year_zulu_form_of_the_instant(ts):
+    """Whole seconds, or six digits of microseconds, of the datetime the instant is (the last
+    second a date-time can show past its range), as strftime would write it."""
+    dt = datetime.fromtimestamp(min(ts, LAST_INSTANT), tz=UTC)
+    assert iso_utc(ts) == dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert iso_utc(ts, micros=True) == dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
