@@ -306,6 +306,9 @@ def test_a_numbered_append_continues_a_counter_another_writer_left(on_store):
         await store.put("_journal", "seq", {"n": 41})
         assert await store.log_append_numbered("a:journal", "[", "]", 10, ("_journal", "seq")) == 42
         assert await store.log_read_text("a:journal") == [(42, "[42]")]
+        await store.put("_journal", "seq", {"n": 50, "by": "a snapshot"})  # any record's form
+        assert await store.log_append_numbered("a:journal", "[", "]", 10, ("_journal", "seq")) == 51
+        assert await store.get("_journal", "seq") == {"n": 51}
 
     on_store(scenario)
 
