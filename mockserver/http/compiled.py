@@ -44,10 +44,12 @@ from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.utils import inspect_function_arguments, is_nullable, make_type
 
 from mockserver.http.compiled_checks import (
+    UNPARSED,
     NotCompiled,
     compile_route,
     compile_security,
     first_header,
+    json_body,
     proven_valid,
     schema_validator,
 )
@@ -55,13 +57,13 @@ from mockserver.http.compiled_response import ResponseCheck
 from mockserver.http.validation import (
     StructuredJSONBodyValidator,
     StructuredParameterValidator,
-    parse_json_strict,
 )
 from mockserver.spec.loader import Operation
 
 __all__ = ["CompiledApi", "CompiledOperation", "NotCompiled"]
 
 log = logging.getLogger("mockserver.compiled")
+
 
 # The layers of a native API app (mockserver.http.apps): a layer the compiler does not know would
 # be skipped by the compiled path, so an app with any other layer is not compiled at all.
@@ -181,7 +183,7 @@ class CompiledOperation:
         return schema_validator(schema, request=True), (name if passed else None)
 
     # --- request time: everything before the handler is pure; None = not proven ------------
-    def _arguments(self, scope: dict, raw: bytes) -> dict | None:
+    def _arguments(self, scope: dict, raw: bytes, parsed: Any = UNPARSED) -> dict | None:
         kwargs: dict[str, Any] = {}
         if self.regex is None:
             if scope["path"] != self.template:
@@ -207,19 +209,22 @@ class CompiledOperation:
             elif count != 1 or not proven_valid(validator, value):
                 return None
         if self.body_validator is not None:
-            body = _json_body(headers, raw)
+            body = json_body(headers, raw, parsed)
             if body is None or not proven_valid(self.body_validator, body):
                 return None
             if self.body_name:
                 kwargs[self.body_name] = body
         return kwargs
 
-    async def answer(self, scope: dict, raw: bytes, send, cors: list) -> tuple[int, bytes] | None:
+    async def answer(
+        self, scope: dict, raw: bytes, send, cors: list, parsed: Any = UNPARSED
+    ) -> tuple[int, bytes] | None:
         """Answer a request this operation proves valid, or None (nothing happened: connexion
-        must answer it). `scope` is what connexion would get, headers as the gate left them."""
+        must answer it). `scope` is what connexion would get, headers as the gate left them;
+        `parsed` is the body as the gate parsed it (`gate._parsed`), which the handler gets."""
         if scope.get("query_string") or scope["method"] != self.method:
             return None  # query strings: connexion's parameter handling (and its log line)
-        kwargs = self._arguments(scope, raw)
+        kwargs = self._arguments(scope, raw, parsed)
         if kwargs is None:
             return None
         if self.security is not None:
@@ -252,25 +257,6 @@ class CompiledOperation:
 
 def _is_async(fn: Any) -> bool:
     return inspect.iscoroutinefunction(unwrap_decorators(fn)) or inspect.iscoroutinefunction(fn)
-
-
-def _json_body(headers: list, raw: bytes) -> Any:
-    """The body parsed as the mock's body validator parses it, when its Content-Type makes
-    connexion validate it as JSON and hand the handler JSON; else None (not proven). The gate
-    has already given a body without Content-Type the JSON type where its API assumes JSON."""
-    if not raw:
-        return None
-    content_type, count = first_header(headers, b"content-type")
-    if content_type is None or count != 1:
-        return None
-    mime, _, params = content_type.partition(";")
-    # Case-sensitive on purpose: connexion matches its body validator case-sensitively.
-    if mime != "application/json" or params.strip().lower() not in ("", "charset=utf-8"):
-        return None
-    try:
-        return parse_json_strict(raw)
-    except Exception:
-        return None
 
 
 class CompiledApi:
@@ -306,12 +292,14 @@ class CompiledApi:
                 self.skipped[op_id] = str(exc)
                 log.debug("%s: %s not compiled: %s", name, op_id, exc)
 
-    async def answer(self, scope: dict, raw: bytes, send, cors: list) -> tuple[int, bytes] | None:
+    async def answer(
+        self, scope: dict, raw: bytes, send, cors: list, parsed: Any = UNPARSED
+    ) -> tuple[int, bytes] | None:
         """`scope["mockserver"]["operation"]` names the operation (the gate's one lookup)."""
         compiled = self.operations.get(scope["mockserver"]["operation"])
         if compiled is None or scope.get("root_path"):
             return None
-        return await compiled.answer(scope, raw, send, cors)
+        return await compiled.answer(scope, raw, send, cors, parsed)
 
 
 def _layers(app: Any) -> dict[type, Any]:

@@ -26,14 +26,21 @@ from connexion.security import (
 from connexion.utils import inspect_function_arguments
 from jsonschema import Draft4Validator
 
+from mockserver.http.validation import parse_json_strict
+from mockserver.journal import NOT_JSON
+
 __all__ = [
+    "UNPARSED",
     "NotCompiled",
     "compile_route",
     "compile_security",
     "first_header",
+    "json_body",
     "proven_valid",
     "schema_validator",
 ]
+
+UNPARSED = object()  # no parse of the body given: the compiled path parses it itself
 
 
 class NotCompiled(Exception):
@@ -183,6 +190,28 @@ _CONVERTERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "integer": (r"[+-]?[0-9]+", int),
     "string": (r"[^/]+", str),
 }
+
+
+def json_body(headers: list, raw: bytes, parsed: Any = UNPARSED) -> Any:
+    """The body parsed as the mock's body validator parses it, when its Content-Type makes
+    connexion validate it as JSON and hand the handler JSON; else None (not proven). The gate
+    has already given a body without Content-Type the JSON type where its API assumes JSON.
+    `parsed`: the gate's parse of the same bytes (NOT_JSON: empty, blank or rejected)."""
+    if not raw:
+        return None
+    content_type, count = first_header(headers, b"content-type")
+    if content_type is None or count != 1:
+        return None
+    mime, _, params = content_type.partition(";")
+    # Case-sensitive on purpose: connexion matches its body validator case-sensitively.
+    if mime != "application/json" or params.strip().lower() not in ("", "charset=utf-8"):
+        return None
+    if parsed is not UNPARSED:
+        return None if parsed is NOT_JSON else parsed
+    try:
+        return parse_json_strict(raw)
+    except Exception:
+        return None
 
 
 def compile_route(template: str, types: dict[str, str]) -> tuple[re.Pattern | None, dict]:

@@ -22,6 +22,7 @@ class Exchange:
     path_params: dict
     raw: bytes = b""
     parsed: Any = None
+    identity: str | None = None
     status: int = 0
     body: bytes = b""
 

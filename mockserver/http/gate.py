@@ -110,7 +110,10 @@ class ApiGate:
         # Read the body once, bounded: the journal needs it and an oversized one gets a 413
         # in the API's own format before any of it is parsed.
         x.raw, too_large, complete = await read_whole_body(scope, receive, settings.max_body_bytes)
-        x.parsed = _parsed(x.raw)  # once: for the journal and the client's identity
+        # Once: for faults, the journal, the client's identity and the compiled path's handler.
+        # Whatever the handler does with its body, nothing here reads it afterwards.
+        x.parsed = _parsed(x.raw)
+        x.identity = self._identity(x)
         x.entry["request"]["body"] = body_for_journal(
             x.raw, settings.journal_body_cap, self.ctx.journal.redactor, x.parsed
         )
@@ -212,7 +215,7 @@ class ApiGate:
                 return await self._respond(send, self._fault_body(fault))
         if proxied:
             return await self.proxy.answer(x, self._inner(x.scope, x.state, x.raw), send)
-        return await self._call_app(x.scope, x.state, x.raw, send)
+        return await self._call_app(x.scope, x.state, x.raw, send, x.parsed)
 
     def _fault_body(self, fault: dict) -> ErrorBody:
         """The fault's own body, or the API's own error body for the fault's status (none for
@@ -258,7 +261,7 @@ class ApiGate:
         )
         return inner
 
-    async def _call_app(self, scope, state, raw: bytes, send) -> tuple[int, bytes]:
+    async def _call_app(self, scope, state, raw: bytes, send, parsed) -> tuple[int, bytes]:
         captured = {"status": 0, "body": []}
         cors = self.cors_raw
 
@@ -274,11 +277,28 @@ class ApiGate:
 
         inner = self._inner(scope, state, raw)
         if self.compiled is not None:
-            answered = await self.compiled.answer(inner, raw, send, cors)
+            answered = await self.compiled.answer(inner, raw, send, cors, parsed)
             if answered is not None:
                 return answered
         await self.app(inner, replay_body(raw), capture)
         return captured["status"], b"".join(captured["body"])
+
+    def _identity(self, x: Exchange) -> str | None:
+        """Who sent the request (the cadence report's client), from the request alone, taken
+        before any handler sees the body; the journal keeps it if the request was valid."""
+        operation = x.state["operation"]
+        if operation is None:
+            return None
+        request = {
+            "path_params": x.path_params,
+            "headers": RequestHeaders(x.scope["headers"]),
+            "body": None if x.parsed is NOT_JSON else x.parsed,
+        }
+        try:
+            return self.api.identity(operation, request)
+        except Exception:  # an odd body the API's validation will reject anyway
+            log.debug("%s: no identity for this request", self.api.name, exc_info=True)
+            return None
 
     async def _journal(self, x: Exchange) -> None:
         settings, state, entry = self.ctx.settings, x.state, x.entry
@@ -292,12 +312,7 @@ class ApiGate:
         # still counts as the client's heartbeat for the cadence report.
         request_valid = all(v.get("location") == "response" for v in state["violations"])
         if state["operation"] and request_valid and x.status >= 200:
-            body = None if x.parsed is NOT_JSON else x.parsed
-            headers = RequestHeaders(x.scope["headers"])
-            entry["identity"] = self.api.identity(
-                state["operation"],
-                {"path_params": x.path_params, "headers": headers, "body": body},
-            )
+            entry["identity"] = x.identity
         try:
             await self.ctx.journal.record(self.api.name, entry)
         except StoreUnavailable:

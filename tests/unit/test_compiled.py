@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft4Validator
 
 from mockserver.app import build_app
+from mockserver.client import MockClient
 from mockserver.http.compiled import CompiledApi, _uses_request_context
 from mockserver.http.compiled_checks import (
     NotCompiled,
@@ -30,6 +31,7 @@ from mockserver.http.compiled_checks import (
     schema_validator,
 )
 from mockserver.http.gate import ApiGate, RequestHeaders, _route_table
+from mockserver.http.validation import parse_json_strict
 from mockserver.server import BackgroundServer
 from mockserver.settings import Settings, SettingsError, load_settings
 from mockserver.spec.loader import operations
@@ -284,6 +286,42 @@ def test_a_valid_heartbeat_over_http_is_answered_by_the_compiled_path_and_an_inv
         bad = {**SEED, "token": "sk_live_x"}
         assert httpx.post(f"{server.url}/api/heartbeat", json=bad).status_code == 400
         assert heartbeat.answered == 1
+
+
+def test_a_compiled_heartbeat_parses_its_body_once_and_its_handler_cannot_change_its_identity(
+    monkeypatch,
+):
+    """The gate's parse serves faults, the journal, the identity and the handler; a handler that
+    changed its body afterwards would change nothing the journal keeps."""
+    import mockserver.http.compiled_checks as checks
+    import mockserver.http.gate as gate_module
+
+    parses = []
+
+    def counted(raw):
+        parses.append(raw)
+        return parse_json_strict(raw)
+
+    monkeypatch.setattr(gate_module, "parse_json_strict", counted)
+    monkeypatch.setattr(checks, "parse_json_strict", counted)
+    with BackgroundServer(test_settings(engine="compiled", apis=["statusbadge"])) as server:
+        heartbeat = gates(server.app)[0].compiled.operations["statusbadge_heartbeat"]
+        handler = heartbeat.fn
+
+        async def meddling(body, **kwargs):
+            answer = await handler(body=body, **kwargs)
+            body["token"] = "sk_live_changed-by-the-handler"
+            return answer
+
+        monkeypatch.setattr(heartbeat, "fn", meddling)
+        assert httpx.post(f"{server.url}/api/heartbeat", json=SEED).status_code == 200
+        assert heartbeat.answered == 1 and len(parses) == 1
+        with MockClient(server.url) as client:
+            (entry,) = client.requests()
+        assert entry["identity"] == gates(server.app)[0].api.identity(
+            "statusbadge_heartbeat", {"body": SEED, "headers": {}, "path_params": {}}
+        )
+        assert entry["request"]["body"]["token"] == TOKEN[:6] + "***"
 
 
 # --- the gate's lookup ---------------------------------------------------------------------------
