@@ -93,7 +93,7 @@ def floor_app(store: str):
     app = make_app("connexion", False, store)
     body = b'{"success": true}\n'
 
-    async def fixed(scope, state, raw, send):
+    async def fixed(scope, state, raw, send, parsed):
         headers = [(b"content-type", b"application/json"), (b"content-length", b"18")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
