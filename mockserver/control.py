@@ -9,7 +9,6 @@ Each handler is a few lines: it parses, asks the context, and renders. Per-API r
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -17,6 +16,7 @@ from starlette.responses import StreamingResponse
 
 from mockserver import __version__
 from mockserver.control_drive import DriveHandlers, query_matcher
+from mockserver.core import jsontext
 from mockserver.core.api import ErrorBody, MockApi
 from mockserver.core.clock import ClockRangeError, parse_iso
 from mockserver.core.context import MockContext
@@ -34,7 +34,7 @@ __all__ = ["ControlHandlers", "render_control_error", "stream_page"]
 log = logging.getLogger("mockserver")
 
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_dumps = jsontext.dumps
 MAX_SCENARIOS = 100  # running at once: every kind of record is bounded
 FLUSH_BYTES = 64 * 1024  # a streamed page goes out in pieces about this big
 

@@ -11,11 +11,11 @@ time, so reading a full journal costs bounded memory (issue 23, item 14).
 from __future__ import annotations
 
 import contextlib
-import json
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from mockserver.core import jsontext
 from mockserver.core.clock import iso_utc, parse_iso
 from mockserver.core.redaction import (
     Redactor,
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 NOT_JSON = object()
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_dumps, _loads = jsontext.dumps, jsontext.loads
 DEFAULT_LIMIT = 100  # entries per page of GET /__mock/requests (specs/control.yaml)
 MAX_LIMIT = 1000
 READ_CHUNK = 50  # entries read from the store per API at a time
@@ -50,7 +50,7 @@ def parse_body(raw: bytes) -> Any:
     if not raw:
         return NOT_JSON
     try:
-        return json.loads(raw)
+        return _loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return NOT_JSON
 
@@ -96,7 +96,7 @@ class JournalPage:
         last = None
         async with contextlib.aclosing(self._scan) as scan:
             async for seq, text in scan:
-                if self._matches is not None and not self._matches(json.loads(text)):
+                if self._matches is not None and not self._matches(_loads(text)):
                     continue
                 if self.count == self._limit:
                     self.next_after = last  # one more matched: there is a next page
@@ -150,7 +150,7 @@ class Journal:
         read a chunk at a time (see `scan_text`)."""
         async with contextlib.aclosing(self.scan_text(api=api, after=after)) as texts:
             async for _, text in texts:
-                yield json.loads(text)
+                yield _loads(text)
 
     async def scan_text(
         self, *, api: str | None = None, after: int = 0
@@ -211,7 +211,7 @@ class Journal:
         """Every matching entry at once: for tests and small journals; readers that may meet
         a full journal use `page` or `scan`."""
         page = self.page(limit=self.cap * len(self.apis) + 1, **filters)
-        return [json.loads(text) async for text in page]
+        return [_loads(text) async for text in page]
 
     async def clear(self, api: str | None = None) -> None:
         for name in [api] if api else self.apis:

@@ -51,6 +51,7 @@ GENERIC_HEADERS = frozenset(
 )
 GENERIC_FIELDS = frozenset({"password", "secret", "api_key", "apikey", "access_token"})
 
+_CONTAINERS = (dict, list)
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')  # what JSON text writes differently
 
 _REQUEST: contextvars.ContextVar[Secrets | None] = contextvars.ContextVar(
@@ -177,17 +178,20 @@ class Redactor:
         added to `secrets`, to be masked wherever else they show."""
         if isinstance(body, dict):
             out = {}
+            fields = self.fields
             for k, v in body.items():
-                if isinstance(k, str) and k.lower() in self.fields:
+                if isinstance(k, str) and k.lower() in fields:
                     if secrets is not None:
                         for leaf in _leaves(v):
                             secrets.add(leaf)
                     out[k] = _mask_all(v)
-                else:
+                elif isinstance(v, _CONTAINERS):
                     out[k] = self.body(v, secrets)
+                else:  # a scalar under an ordinary name: as it is (no call per leaf)
+                    out[k] = v
             return out
         if isinstance(body, list):
-            return [self.body(v, secrets) for v in body]
+            return [self.body(v, secrets) if isinstance(v, _CONTAINERS) else v for v in body]
         return body
 
     def query(self, query: str) -> str:

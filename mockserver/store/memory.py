@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import json
 from collections import deque
 
+from mockserver.core import jsontext
 from mockserver.store import Updater
 
 __all__ = ["MemoryStore"]
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_loads = json.loads
+_dumps, _loads = jsontext.dumps, jsontext.loads
 
 
 def _seq(item: tuple[int, str]) -> int:

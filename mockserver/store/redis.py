@@ -43,7 +43,6 @@ such a write is reported as unavailable (503): perhaps applied, once, never twic
 from __future__ import annotations
 
 import contextlib
-import json
 from collections import OrderedDict
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -54,6 +53,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from mockserver.core import jsontext
 from mockserver.store import StoreUnavailable
 from mockserver.store.redis_bulk import RedisBulk
 from mockserver.store.redis_log import LOG_APPEND, LOG_APPEND_NUMBERED, RedisLog
@@ -68,8 +68,7 @@ __all__ = ["RedisStore", "DEFAULT_PREFIX", "split_prefix", "unreachable"]
 
 DEFAULT_PREFIX = "mockserver:"
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_loads = json.loads
+_dumps, _loads = jsontext.dumps, jsontext.loads
 
 # Delete each field ARGV[2i-1] only if it still holds ARGV[2i] (purge must not remove a
 # record that was refreshed after it was read). Returns the number deleted.

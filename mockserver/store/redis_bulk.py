@@ -5,11 +5,11 @@ prefix hold records, and several namespaces replaced in one MULTI/EXEC. A part o
 
 from __future__ import annotations
 
-import json
+from mockserver.core import jsontext
 
 __all__ = ["RedisBulk"]
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_dumps = jsontext.dumps
 
 
 class RedisBulk:

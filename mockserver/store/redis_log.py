@@ -6,12 +6,11 @@ gives `_log`, `_hash`, `_guard` and `_redis`.
 
 from __future__ import annotations
 
-import json
+from mockserver.core import jsontext
 
 __all__ = ["LOG_APPEND", "LOG_APPEND_NUMBERED", "RedisLog"]
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_loads = json.loads
+_dumps, _loads = jsontext.dumps, jsontext.loads
 
 # Add ARGV[3] to the log KEYS[1] at seq ARGV[1] (one past the newest when empty) and keep the
 # newest ARGV[2] entries (ranks 0 .. -(cap+1) go). Returns the log's length.

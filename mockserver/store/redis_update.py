@@ -13,9 +13,9 @@ judges gone, say) runs again on the stored record before its error counts.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 
+from mockserver.core import jsontext
 from mockserver.store import StoreUnavailable, Updater
 
 __all__ = ["CAS_OR_CURRENT", "MAX_UPDATE_ATTEMPTS", "SEEN_CAP", "RedisUpdate", "backoff"]
@@ -25,8 +25,7 @@ __all__ = ["CAS_OR_CURRENT", "MAX_UPDATE_ATTEMPTS", "SEEN_CAP", "RedisUpdate", "
 MAX_UPDATE_ATTEMPTS = 200
 SEEN_CAP = 1024  # records whose last text a worker remembers (a few hundred bytes each)
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_loads = json.loads
+_dumps, _loads = jsontext.dumps, jsontext.loads
 _UNKNOWN = object()
 
 # If the field holds ARGV[3] (or is absent when ARGV[2] == "0"), write ARGV[5] (or delete it
