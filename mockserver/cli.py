@@ -136,7 +136,12 @@ def _run_server(app, settings, sock, base: str) -> int:
         sock.close()
         return code
 
-    from mockserver.server import MockUvicornServer, tune_gc_for_serving, uvicorn_config
+    from mockserver.server import (
+        MockUvicornServer,
+        run_serving,
+        tune_gc_for_serving,
+        uvicorn_config,
+    )
 
     server = MockUvicornServer(uvicorn_config(app, settings))
     tune_gc_for_serving()
@@ -149,7 +154,7 @@ def _run_server(app, settings, sock, base: str) -> int:
             print(f"{ready}; Ctrl-C to stop)", flush=True)
         await task
 
-    asyncio.run(run())
+    run_serving(run(), server.config)
     sock.close()
     return 0 if server.started else 1
 
