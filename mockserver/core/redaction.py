@@ -23,7 +23,7 @@ import logging
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import unquote_plus
 
 __all__ = [
     "KEEP",
@@ -130,16 +130,23 @@ class Secrets:
                 at = json_text.find(head, at + 1)
         return False
 
-    def scrub_all(self, value: Any) -> Any:
-        """Every string in a JSON-like value scrubbed (dict keys are names, not secrets)."""
+    def scrub_all(self, value: Any, *, keys: bool = False) -> Any:
+        """Every string in a JSON-like value scrubbed; dict keys too with `keys` (what a client
+        sent: a body, its header names), never in a record's own shape, whose keys are the
+        names the mock reads it by (a credential `Bearer operations…` must not rename them)."""
         if not self.values:
             return value
         if isinstance(value, str):
             return self.scrub(value)
         if isinstance(value, dict):
+            if keys:
+                return {
+                    self.scrub(k) if isinstance(k, str) else k: self.scrub_all(v, keys=True)
+                    for k, v in value.items()
+                }
             return {k: self.scrub_all(v) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.scrub_all(v) for v in value]
+            return [self.scrub_all(v, keys=keys) for v in value]
         return value
 
 
@@ -218,10 +225,12 @@ class Redactor:
             return m.group(0)[: m.start(1) - m.start(0)] + mask(value)
 
         text = self._in_text.sub(hide, text)
-        if "=" in text:  # a form field whose name is percent-encoded
-            for name, value in parse_qsl(text, keep_blank_values=True):
-                if name.lower() in self.fields:
+        if "=" in text:  # a form field whose name is percent-encoded: its value as sent too
+            for part in text.split("&"):
+                name, sep, value = part.partition("=")
+                if sep and unquote_plus(name).lower() in self.fields:
                     secrets.add(value)
+                    secrets.add(unquote_plus(value))
         return secrets.scrub(text)
 
     # --- collecting one request's secrets ---------------------------------------------------
