@@ -5,6 +5,9 @@
   its entry, but skipped keys. The new `may_show_in` does see keys; `scrub_all` did not.
 - A form-encoded body whose secret field name is percent-encoded (`%74oken=`) had its value
   remembered only decoded, so the value as sent (`sk_live_…%2D…`) stayed in the journal whole.
+- A JSON body the strict parser refuses (a NaN, a duplicate key) or over the journal's cap is
+  journaled as text, where secret fields are found by name: a name written with a JSON escape
+  (`"tok\\u0065n"`) was not, and the token showed whole.
 """
 
 from __future__ import annotations
@@ -74,3 +77,24 @@ def test_a_percent_encoded_form_field_is_masked_as_sent(http):
     text = _surfaces(http)
     assert not _leaked(text, token)
     assert not _leaked(text, sent)
+
+
+def test_a_secret_field_named_with_a_json_escape_is_masked_in_a_body_kept_as_text(http):
+    tokens = [_token() for _ in range(4)]
+    esc, dash = "\\u0065", "\\u002d"  # an `e`, a `-` as JSON escapes
+    escaped, pad = tokens[3].replace("-", dash, 1), "x" * 8000
+    bodies = [
+        f'{{"tok{esc}n": "{tokens[0]}", "x": NaN}}',  # refused: kept as text
+        f'{{"tok{esc}n": "{tokens[1]}", "data": 1, "data": 2}}',  # refused: duplicate key
+        f'{{"\\u0074oken": ["{tokens[2]}"], "data": 1, "data": 2}}',  # in an array
+        # over the journal's cap, the value escaped too
+        f'{{"tok{esc}n": "{escaped}", "data": {{"pad": "{pad}"}}}}',
+    ]
+    for body in bodies:
+        r = http.post(STATUSBADGE, content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 400
+    assert len(http.get("/__mock/requests").json()["requests"]) == 4
+    text = _surfaces(http)
+    for token in tokens:
+        assert not _leaked(text, token)
+        assert not _leaked(text, token.replace("-", dash, 1))
