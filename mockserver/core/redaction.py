@@ -53,8 +53,10 @@ GENERIC_HEADERS = frozenset(
 GENERIC_FIELDS = frozenset({"password", "secret", "api_key", "apikey", "access_token"})
 
 _CONTAINERS = (dict, list)
-# `"name": "value"` or `"name": ["value"` in JSON text, each inside as written.
-_JSON_PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*\[?\s*"((?:[^"\\]|\\.)*)"')
+# `"name": "value"` or `"name": ["value"` in JSON text, each inside as written; a name of
+# word characters and `\uXXXX` escapes only (a field's name), so a scan never runs past a quote
+# and costs linear time on any text (a general string pattern is quadratic on `"\"\"...`).
+_JSON_PAIR = re.compile(r'"((?:\w|\\u[0-9a-fA-F]{4})+)"\s*:\s*\[?\s*"((?:[^"\\]|\\.)*)"', re.ASCII)
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')  # what JSON text writes differently
 
 _REQUEST: contextvars.ContextVar[Secrets | None] = contextvars.ContextVar(

@@ -98,3 +98,12 @@ def test_a_secret_field_named_with_a_json_escape_is_masked_in_a_body_kept_as_tex
     for token in tokens:
         assert not _leaked(text, token)
         assert not _leaked(text, token.replace("-", dash, 1))
+
+
+def test_a_body_of_escaped_quotes_is_answered_and_journaled(http):
+    """Looking for escaped names must cost linear time: a general JSON-string pattern took
+    minutes on a few hundred KB of `"\\"\\"…` (every quote starts a string to the end)."""
+    for body in ('"\\' * 200_000, '"' + '\\"' * 200_000):
+        r = http.post(STATUSBADGE, content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 400
+    assert len(http.get("/__mock/requests").json()["requests"]) == 2
