@@ -19,6 +19,7 @@ from mockserver.core import jsontext
 from mockserver.core.clock import iso_utc, parse_iso
 from mockserver.core.redaction import (
     Redactor,
+    Secrets,
     current_secrets,
     install_log_scrubber,
     mask,
@@ -127,7 +128,7 @@ class Journal:
         entry = {"id": 0, **entry}  # first, so the store can number the text: {"id":<seq>,...}
         text = _dumps(entry)
         if secrets and secrets.may_show_in(text):
-            text = _dumps(secrets.scrub_all(entry))
+            text = _dumps(_scrubbed(entry, secrets))
         # one store call (one round trip on Redis): the id counter and the append together
         await self._store.log_append_numbered(
             f"{api}:journal", text[:6], text[7:], self.cap, ("_journal", "seq")
@@ -216,6 +217,17 @@ class Journal:
     async def clear(self, api: str | None = None) -> None:
         for name in [api] if api else self.apis:
             await self._store.log_clear(f"{name}:journal")
+
+
+def _scrubbed(entry: dict, secrets: Secrets) -> dict:
+    """The entry with every string scrubbed, and below its request and response (headers,
+    bodies: what was sent) the keys too: a credential sent as a key is masked like any other."""
+    out = secrets.scrub_all(entry)
+    for side in ("request", "response"):
+        part = entry.get(side)
+        if isinstance(part, dict):
+            out[side] = {k: secrets.scrub_all(v, keys=True) for k, v in part.items()}
+    return out
 
 
 def new_entry(

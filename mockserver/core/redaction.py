@@ -19,11 +19,12 @@ from __future__ import annotations
 import base64
 import binascii
 import contextvars
+import json
 import logging
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import unquote_plus
 
 __all__ = [
     "KEEP",
@@ -52,6 +53,10 @@ GENERIC_HEADERS = frozenset(
 GENERIC_FIELDS = frozenset({"password", "secret", "api_key", "apikey", "access_token"})
 
 _CONTAINERS = (dict, list)
+# `"name": "value"` or `"name": ["value"` in JSON text, each inside as written; a name of
+# word characters and `\uXXXX` escapes only (a field's name), so a scan never runs past a quote
+# and costs linear time on any text (a general string pattern is quadratic on `"\"\"...`).
+_JSON_PAIR = re.compile(r'"((?:\w|\\u[0-9a-fA-F]{4})+)"\s*:\s*\[?\s*"((?:[^"\\]|\\.)*)"', re.ASCII)
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')  # what JSON text writes differently
 
 _REQUEST: contextvars.ContextVar[Secrets | None] = contextvars.ContextVar(
@@ -130,16 +135,23 @@ class Secrets:
                 at = json_text.find(head, at + 1)
         return False
 
-    def scrub_all(self, value: Any) -> Any:
-        """Every string in a JSON-like value scrubbed (dict keys are names, not secrets)."""
+    def scrub_all(self, value: Any, *, keys: bool = False) -> Any:
+        """Every string in a JSON-like value scrubbed; dict keys too with `keys` (what a client
+        sent: a body, its header names), never in a record's own shape, whose keys are the
+        names the mock reads it by (a credential `Bearer operations…` must not rename them)."""
         if not self.values:
             return value
         if isinstance(value, str):
             return self.scrub(value)
         if isinstance(value, dict):
+            if keys:
+                return {
+                    self.scrub(k) if isinstance(k, str) else k: self.scrub_all(v, keys=True)
+                    for k, v in value.items()
+                }
             return {k: self.scrub_all(v) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.scrub_all(v) for v in value]
+            return [self.scrub_all(v, keys=keys) for v in value]
         return value
 
 
@@ -218,11 +230,28 @@ class Redactor:
             return m.group(0)[: m.start(1) - m.start(0)] + mask(value)
 
         text = self._in_text.sub(hide, text)
-        if "=" in text:  # a form field whose name is percent-encoded
-            for name, value in parse_qsl(text, keep_blank_values=True):
-                if name.lower() in self.fields:
+        if "\\" in text:  # JSON whose names are written with escapes: `"tok\u0065n": "v"`
+            self._escaped_names(text, secrets)
+        if "=" in text:  # a form field whose name is percent-encoded: its value as sent too
+            for part in text.split("&"):
+                name, sep, value = part.partition("=")
+                if sep and unquote_plus(name).lower() in self.fields:
                     secrets.add(value)
+                    secrets.add(unquote_plus(value))
         return secrets.scrub(text)
+
+    def _escaped_names(self, text: str, secrets: Secrets) -> None:
+        """The values (as sent, and decoded) of secret fields whose JSON name holds an escape,
+        in JSON text kept as text (refused by the strict parser, or over the journal's cap)."""
+        for m in _JSON_PAIR.finditer(text):
+            if "\\" not in m.group(1):
+                continue  # a plain name: the pattern of `_in_text` has seen it
+            name = _json_string(m.group(1))
+            if name is not None and name.lower() in self.fields:
+                secrets.add(m.group(2))
+                value = _json_string(m.group(2))
+                if value is not None:
+                    secrets.add(value)
 
     # --- collecting one request's secrets ---------------------------------------------------
     def begin(self, headers: list[tuple[bytes, bytes]], query: str) -> Secrets:
@@ -240,6 +269,14 @@ class Redactor:
                     secrets.add(unquote_plus(value))
         _REQUEST.set(secrets)
         return secrets
+
+
+def _json_string(inner: str) -> str | None:
+    """The text a JSON string literal's inside (`tok\\u0065n`) stands for, None if invalid."""
+    try:
+        return json.loads(f'"{inner}"')
+    except ValueError:
+        return None
 
 
 def _credential_parts(value: str, secrets: Secrets) -> None:
