@@ -260,7 +260,9 @@ class Redactor:
         secrets = Secrets()
         for raw_name, raw_value in headers:
             if raw_name.decode("latin-1").lower() in self.headers:
-                _credential_parts(raw_value.decode("latin-1"), secrets)
+                _credential_parts(raw_value.decode("latin-1"), secrets)  # as headers show
+                if not raw_value.isascii():  # and as the same bytes read in a UTF-8 body
+                    _credential_parts(raw_value.decode("utf-8", errors="replace"), secrets)
         if query:
             for part in query.split("&"):
                 name, sep, value = part.partition("=")

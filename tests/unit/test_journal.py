@@ -253,3 +253,14 @@ def test_a_value_that_only_shares_a_secrets_first_characters_is_not_walked_for()
     assert not secrets.may_show_in(path)
     assert secrets.may_show_in(json.dumps({"v": APP_ID[:20]}))  # cut short at the end
     assert secrets.may_show_in(json.dumps({"v": f"a {APP_ID} b"}))
+
+
+@pytest.mark.parametrize("cap", range(20, 44))
+def test_a_non_ascii_credential_header_is_masked_where_a_utf8_body_repeats_it(cap):
+    """A credential header's bytes are text in two ways: as headers are read (Latin-1) and as
+    the same bytes in a UTF-8 body; the second is masked too, whatever the cap leaves."""
+    secret = "sk_éé€€€€€€-0123456789"
+    raw = json.dumps({"note": secret, "pad": "x" * 80}, ensure_ascii=False).encode()
+    ctx, _ = begun(headers=[(b"authorization", f"Bearer {secret}".encode())])
+    text = ctx.run(body_for_journal, raw, cap, REDACTOR, None)
+    assert secret[: KEEP + 1] not in text, text
