@@ -194,6 +194,7 @@ class ReportBuilder:
             if tally.faults:  # present only when a fault applied
                 report["apis"][name]["faults"] = list(tally.faults.values())
             if tally.drift:  # present only when the API was proxied
+                report["apis"][name]["proxied"] = tally.drift.proxied
                 report["apis"][name]["drift"] = tally.drift.build()
         return report
 

@@ -122,6 +122,7 @@ def test_documented_flows_answer_the_same_through_the_proxy_as_direct(pair):
         assert px.get("/__mock/playwave/sessions").json()["count"] == 0
         report = px.get("/__mock/report").json()["apis"]
         assert all(report[api]["drift"] == [] for api in APIS)
+        assert sum(report[api]["proxied"] for api in APIS) == len(entries)  # all, none drifted
 
 
 def test_cadence_findings_work_on_proxied_traffic(pair):
