@@ -33,8 +33,10 @@ def _count(text: str) -> int:
 
 class MemoryStore:
     kind = "memory"
+    local = True  # this process alone writes it
 
     def __init__(self) -> None:
+        self.rewrites = 0  # clear() and replace() calls (mockserver.store)
         # ns -> key -> (json text, expires_at or None)
         self._data: dict[str, dict[str, tuple[str, float | None]]] = {}
         self._logs: dict[str, deque[tuple[int, str]]] = {}  # ns -> (seq, json text), by seq
@@ -50,6 +52,17 @@ class MemoryStore:
             item = space.get(key)
             out.append(None if item is None else _loads(item[0]))
         return out
+
+    async def read_batch(
+        self, gets: list[tuple[str, str]], scans: list[str]
+    ) -> tuple[list[dict | None], list[list[tuple[str, dict]]]]:
+        data, records = self._data, []
+        for ns, key in gets:
+            space = data.get(ns)
+            item = None if space is None else space.get(key)
+            records.append(None if item is None else _loads(item[0]))
+        spaces = [[(k, _loads(v[0])) for k, v in data.get(ns, {}).items()] for ns in scans]
+        return records, spaces
 
     async def put(self, ns: str, key: str, value: dict) -> None:
         self._data.setdefault(ns, {})[key] = (_dumps(value), value.get("expires_at"))
@@ -99,6 +112,7 @@ class MemoryStore:
                 self._data[ns] = space
             else:
                 self._data.pop(ns, None)
+        self.rewrites += 1
 
     async def log_append(self, ns: str, entry: dict, cap: int, seq: int | None = None) -> int:
         return self._append(ns, _dumps(entry), cap, seq)
@@ -146,6 +160,7 @@ class MemoryStore:
         self._logs.pop(ns, None)
 
     async def clear(self, prefix: str | None = None) -> None:
+        self.rewrites += 1
         if prefix is None:
             self._data.clear()
             self._logs.clear()
