@@ -5,8 +5,9 @@ types and its own rules, with the start-up settings and earlier changes: `make_c
 keeps every API's runtime changes in one store record with a fresh version; a bad change is
 refused whole and writes nothing. Each request first reads that record (one store read, made
 with the request's other reads: `RECORD`, `refresh_from`; mockserver.http.gate) and, when its
-version differs from the one in force in this process, puts the new settings in force (`MockApi.use_config`): so a change holds from the next request on, on
-every worker and host that shares the store. `POST /__mock/reset` (the whole mock) clears the
+version differs from the one in force in this process, puts the new settings in force
+(`MockApi.use_config`): so a change holds from the next request on, on every worker and host
+that shares the store. `POST /__mock/reset` (the whole mock) clears the
 store, this record with it, so the start-up settings are back from the next request; `DELETE
 /__mock/settings` drops the runtime changes alone.
 
