@@ -15,11 +15,12 @@ import httpx
 import pytest
 import redis
 
-from mockserver.core.clock import RECORD, parse_iso
+from mockserver.core.clock import parse_iso
 from tests.conftest import seed_body
 
 pytestmark = pytest.mark.e2e
 
+RECORD = ("_clock", "state")  # the clock's record (mockserver/core/clock.py)
 BEAT = "/api/heartbeat"
 PUBLIC_ID = "srv_pub_a3a9e1ed9732"  # of seed_body("statusbadge")'s token
 T0 = "2030-01-01T00:00:00Z"
