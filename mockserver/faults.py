@@ -239,11 +239,10 @@ class Faults:
         match (counted atomically in the store) and fires or not by (seed, n). `read`: the
         namespaces `reads` named, as read at the request's start; a scenario step that runs
         first may add or remove rules, so then they are read again."""
-        read = read or {}
         fired = False
         if self.before_take is not None and now is not None:
             fired = await self.before_take(now, read)  # scenario steps due by now run first
-        candidates = None if fired else read.get(self._ns(api))
+        candidates = read.get(self._ns(api)) if read and not fired else None
         if candidates is None:
             candidates = await self._store.scan(self._ns(api))
         if not candidates:

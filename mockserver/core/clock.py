@@ -16,7 +16,8 @@ reads (`RECORD`, `now_of`) and, once the request's faults have had their say, `h
 engine: the handler's `now()` then computes the time from that record (real time plus its
 offset, or the frozen instant) instead of reading it again, as long as nothing can have moved
 the clock since it was read: this process moved it (any `Clock` method, counted in `moves`), or
-cleared or replaced records wholesale (a reset, a snapshot restore: `Store.rewrites`). A move by
+cleared or replaced records wholesale (a reset, a snapshot restore: `Store.rewrites`); on a
+shared store only (`mark`), since a local one costs no round trip to read again. A move by
 another worker or host in that instant is one made while the request was already under way, so
 the request keeps the time it began with, as the journal entry's `at` does; a request that
 waited (a fault's delay) holds nothing and reads the clock again, as before. The hold lives in
@@ -131,8 +132,12 @@ class Clock:
             return state["frozen_at"]
         return min(self._real_time() + state["offset"], LATEST)
 
-    def mark(self) -> tuple[int, int]:
-        """Taken before the clock's record is read: what `hold` compares to know it is fresh."""
+    def mark(self) -> tuple[int, int] | None:
+        """Taken before the clock's record is read: what `hold` compares to know it is fresh.
+        None on a local store (memory), where reading the record again costs no round trip and
+        no more than holding it: there the engine reads it where it uses it, as ever."""
+        if self._store.local:
+            return None
         return self.moves, self._store.rewrites
 
     def hold(self, state: dict | None, mark: tuple[int, int]) -> Token:

@@ -35,6 +35,9 @@ __all__ = ["ApiGate", "PURGE_EVERY", "RequestHeaders"]
 log = logging.getLogger("mockserver")
 
 PURGE_EVERY = 60.0  # mock seconds between clean-ups of expired records
+# What every request reads first, with the fault rules (`_begin`); never changed.
+_CLOCK_ONLY = (CLOCK_RECORD,)
+_CLOCK_AND_SETTINGS = (CLOCK_RECORD, RUNTIME_RECORD)
 
 _FAULT_KINDS = {
     400: "validation",
@@ -153,7 +156,7 @@ class ApiGate:
         method, path = scope["method"], scope["path"]
         operation, path_params = self.operation(method, path)
         runtime, clock = ctx.runtime, ctx.clock
-        gets = [CLOCK_RECORD] if runtime is None else [CLOCK_RECORD, RUNTIME_RECORD]
+        gets = _CLOCK_ONLY if runtime is None else _CLOCK_AND_SETTINGS
         scans = ctx.faults.reads(self.api.name)
         mark = clock.mark()  # before the read: a move made while it is under way is noticed
         try:
@@ -166,7 +169,8 @@ class ApiGate:
             runtime.refresh_from(records[1])
         now = clock.now_of(records[0])
         # For the fault read and the engine's clock (_answer).
-        scope["mockserver.reads"] = (records[0], mark, dict(zip(scans, spaces, strict=True)))
+        read = dict(zip(scans, spaces, strict=True)) if scans else None
+        scope["mockserver.reads"] = (records[0], mark, read)
         entry = new_entry(
             api=self.api.name,
             operation=operation,

@@ -45,7 +45,7 @@ empty one) in one atomic step: together they let a snapshot be read and restored
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 __all__ = ["Store", "Updater", "open_store", "StoreUnavailable"]
@@ -69,7 +69,7 @@ class Store(Protocol):
     async def get_many(self, ns: str, keys: list[str]) -> list[dict | None]: ...
 
     async def read_batch(
-        self, gets: list[tuple[str, str]], scans: list[str]
+        self, gets: Sequence[tuple[str, str]], scans: Sequence[str]
     ) -> tuple[list[dict | None], list[list[tuple[str, dict]]]]: ...
 
     async def put(self, ns: str, key: str, value: dict) -> None: ...

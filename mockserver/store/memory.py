@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import deque
+from collections.abc import Sequence
 
 from mockserver.core import jsontext
 from mockserver.store import Updater
@@ -17,6 +18,7 @@ from mockserver.store import Updater
 __all__ = ["MemoryStore"]
 
 _dumps, _loads = jsontext.dumps, jsontext.loads
+_EMPTY: dict = {}  # an absent namespace, for reads only: never written to
 
 
 def _seq(item: tuple[int, str]) -> int:
@@ -54,15 +56,18 @@ class MemoryStore:
         return out
 
     async def read_batch(
-        self, gets: list[tuple[str, str]], scans: list[str]
+        self, gets: Sequence[tuple[str, str]], scans: Sequence[str]
     ) -> tuple[list[dict | None], list[list[tuple[str, dict]]]]:
-        data, records = self._data, []
+        data = self._data  # every request's first reads: kept lean (no namespace is created)
+        records = []  # a loop, not a comprehension: Python 3.11 gives that a frame of its own
         for ns, key in gets:
-            space = data.get(ns)
-            item = None if space is None else space.get(key)
+            item = data.get(ns, _EMPTY).get(key)
             records.append(None if item is None else _loads(item[0]))
-        spaces = [[(k, _loads(v[0])) for k, v in data.get(ns, {}).items()] for ns in scans]
-        return records, spaces
+        if not scans:
+            return records, []
+        return records, [
+            [(k, _loads(v[0])) for k, v in data.get(ns, _EMPTY).items()] for ns in scans
+        ]
 
     async def put(self, ns: str, key: str, value: dict) -> None:
         self._data.setdefault(ns, {})[key] = (_dumps(value), value.get("expires_at"))

@@ -11,6 +11,7 @@ reads, so one whose connection dies under it is sent once more on a fresh connec
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -38,7 +39,7 @@ return out
 
 class RedisRead:
     async def read_batch(
-        self, gets: list[tuple[str, str]], scans: list[str]
+        self, gets: Sequence[tuple[str, str]], scans: Sequence[str]
     ) -> tuple[list[dict | None], list[list[tuple[str, dict]]]]:
         if not gets and not scans:
             return [], []

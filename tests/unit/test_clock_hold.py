@@ -10,7 +10,10 @@ from mockserver.store.memory import MemoryStore
 
 
 class CountingStore(MemoryStore):
-    """The memory store, counting the clock's reads."""
+    """The memory store standing in for a shared one (Redis: a read is a round trip), counting
+    the clock's reads."""
+
+    local = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -120,3 +123,8 @@ def test_a_hold_is_the_holding_contexts_own_and_ends_with_release():
         return held, theirs, await clock.now()
 
     assert asyncio.run(main()) == (1.0, 1000.0, 1000.0)
+
+
+def test_on_a_local_store_nothing_is_held_the_engine_reads_where_it_uses_it():
+    """A memory read costs what holding would: the engine reads the clock itself, as before."""
+    assert Clock(MemoryStore()).mark() is None
