@@ -14,7 +14,9 @@ holds what was read (a compare-and-set in Lua on that one hash field), else read
 retry. The compare is per record, not per namespace: WATCH could only watch the whole hash,
 and every heartbeat of every server in a namespace would then conflict with every other. A
 worker that remembers what a record held sends the compare-and-set at once (one round trip
-instead of two; mockserver.store.redis_update).
+instead of two; mockserver.store.redis_update). The reads a request makes before its engine
+(settings, clock, scenarios, faults) are one read-only script (`read_batch`;
+mockserver.store.redis_read).
 
 Expiry. `expires_at` is mock-clock time, which Redis can't follow (a test may move the clock a
 day ahead), so no Redis TTL is set: the API code decides expiry when it reads, and `purge(now)`
