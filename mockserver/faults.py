@@ -127,8 +127,10 @@ class Faults:
         self.apis = apis
         # Each rule's life (added, removed, its `times` used up) for the timelines.
         self.events = Events(store, apis)
-        # Called with the mock time before a request's rules are taken (scenario steps).
-        self.before_take: Callable[[float], Awaitable[None]] | None = None
+        # Called with the mock time and the request's reads (what `before_reads` named among
+        # them) before its rules are taken (scenario steps); True if it ran anything.
+        self.before_take: Callable[..., Awaitable[bool | None]] | None = None
+        self.before_reads: Callable[[], list[str]] | None = None
 
     @staticmethod
     def _ns(api: str) -> str:
@@ -211,6 +213,16 @@ class Faults:
                 if await self._store.delete(self._ns(name), key) and now is not None:
                     await self.events.record("fault.removed", now, api=name, fault={"id": key})
 
+    def reads(self, api: str) -> list[str]:
+        """The namespaces `take` scans for a request to `api`, for a caller that reads them
+        with the request's other reads (one round trip on Redis) and passes them in (`read`).
+        Nothing on a local store: there a scan costs no round trip, and made when the rules are
+        taken it sees a rule added while the request's body was still arriving."""
+        if self._store.local:
+            return []
+        before = self.before_reads() if self.before_reads is not None else []
+        return [*before, self._ns(api)]
+
     async def take(
         self,
         api: str,
@@ -220,13 +232,19 @@ class Faults:
         path_params: dict[str, Any] | None = None,
         headers: Iterable[tuple[bytes, bytes]] = (),
         body: Any = None,
+        read: dict[str, list[tuple[str, dict]]] | None = None,
     ) -> dict | None:
         """The oldest rule that fires on this request, with one use consumed, or None. A rule
         outside its window is skipped untouched; inside it, the request is the rule's n-th
-        match (counted atomically in the store) and fires or not by (seed, n)."""
+        match (counted atomically in the store) and fires or not by (seed, n). `read`: the
+        namespaces `reads` named, as read at the request's start; a scenario step that runs
+        first may add or remove rules, so then they are read again."""
+        fired = False
         if self.before_take is not None and now is not None:
-            await self.before_take(now)  # scenario steps due by now run first
-        candidates = await self._store.scan(self._ns(api))
+            fired = await self.before_take(now, read)  # scenario steps due by now run first
+        candidates = read.get(self._ns(api)) if read and not fired else None
+        if candidates is None:
+            candidates = await self._store.scan(self._ns(api))
         if not candidates:
             return None
         candidates.sort(key=lambda kv: kv[1]["seq"])

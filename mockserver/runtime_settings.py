@@ -3,10 +3,11 @@
 `PATCH /__mock/settings/<api>` `{name: value}` checks the change against the API's Config (its
 types and its own rules, with the start-up settings and earlier changes: `make_config`), then
 keeps every API's runtime changes in one store record with a fresh version; a bad change is
-refused whole and writes nothing. Each request first reads that record (one store read; one
-Redis round trip) and, when its version differs from the one in force in this process, puts the
-new settings in force (`MockApi.use_config`): so a change holds from the next request on, on
-every worker and host that shares the store. `POST /__mock/reset` (the whole mock) clears the
+refused whole and writes nothing. Each request first reads that record (one store read, made
+with the request's other reads: `RECORD`, `refresh_from`; mockserver.http.gate) and, when its
+version differs from the one in force in this process, puts the new settings in force
+(`MockApi.use_config`): so a change holds from the next request on, on every worker and host
+that shares the store. `POST /__mock/reset` (the whole mock) clears the
 store, this record with it, so the start-up settings are back from the next request; `DELETE
 /__mock/settings` drops the runtime changes alone.
 
@@ -27,11 +28,12 @@ from mockserver.core.errors import MockError
 from mockserver.core.redaction import KEEP, mask
 from mockserver.store import Store, StoreUnavailable
 
-__all__ = ["NS", "KEY", "RuntimeSettings", "SettingsChangeError", "SOURCES", "refreshing"]
+__all__ = ["NS", "KEY", "RECORD", "RuntimeSettings", "SettingsChangeError", "SOURCES", "refreshing"]
 
 log = logging.getLogger("mockserver")
 
 NS, KEY = "_settings", "runtime"
+RECORD = (NS, KEY)
 SOURCES = ("default", "file", "environment", "arguments", "runtime")
 
 
@@ -96,7 +98,10 @@ class RuntimeSettings:
 
     async def refresh(self) -> None:
         """Put the store's runtime settings in force here if they changed (one store read)."""
-        record = await self.store.get(NS, KEY)
+        self.refresh_from(await self.store.get(NS, KEY))
+
+    def refresh_from(self, record: dict | None) -> None:
+        """Put `record` (the store's runtime record, read with others) in force if it changed."""
         version = record.get("version") if record else None
         if version != self._version:
             self._apply((record or {}).get("apis", {}), version)

@@ -10,12 +10,26 @@ years of `advance` past any instant the clock can show is still a valid datetime
 would leave the range raises `ClockRangeError` and changes nothing, so no sum of valid calls can
 take the clock where `iso_utc` fails (issue 23). Nor can waiting: a running clock that reaches
 the end stops at its last instant, LATEST, and later moves start from there.
+
+One read per request (issue 16). The gate reads the clock's record with the request's other
+reads (`RECORD`, `now_of`) and, once the request's faults have had their say, `hold`s it for the
+engine: the handler's `now()` then computes the time from that record (real time plus its
+offset, or the frozen instant) instead of reading it again, as long as nothing can have moved
+the clock since it was read: this process moved it (any `Clock` method, counted in `moves`), or
+cleared or replaced records wholesale (a reset, a snapshot restore: `Store.rewrites`); on a
+shared store only (`mark`), since a local one costs no round trip to read again. A move by
+another worker or host in that instant is one made while the request was already under way, so
+the request keeps the time it began with, as the journal entry's `at` does; a request that
+waited (a fault's delay) holds nothing and reads the clock again, as before. The hold lives in
+a context variable, so it is the request's own: a concurrent request, or anything run after
+`release`, reads the store.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 
 from mockserver.store import Store
@@ -23,6 +37,7 @@ from mockserver.store import Store
 __all__ = [
     "Clock",
     "ClockRangeError",
+    "RECORD",
     "EARLIEST",
     "END",
     "LATEST",
@@ -34,6 +49,7 @@ __all__ = [
 
 _NS = "_clock"
 _KEY = "state"
+RECORD = (_NS, _KEY)  # where the clock's record is kept: (namespace, key)
 
 EARLIEST = 0.0  # 1970-01-01T00:00:00Z
 END = datetime(9001, 1, 1, tzinfo=UTC).timestamp()  # the first instant past the range
@@ -94,17 +110,43 @@ class Clock:
     def __init__(self, store: Store, *, real_time=time.time) -> None:
         self._store = store
         self._real_time = real_time
+        self.moves = 0  # clock moves made through this object (the module docstring)
+        self._held: ContextVar[tuple[int, int, dict | None] | None] = ContextVar(
+            "mockserver.clock.held", default=None
+        )
 
     async def state(self) -> dict:
         return _or_real_time(await self._store.get(_NS, _KEY))
 
     async def now(self) -> float:
-        state = await self._store.get(_NS, _KEY)
+        held = self._held.get()
+        if held is not None and held[0] == self.moves and held[1] == self._store.rewrites:
+            return self.now_of(held[2])
+        return self.now_of(await self._store.get(_NS, _KEY))
+
+    def now_of(self, state: dict | None) -> float:
+        """The mock time by the clock's record `state` (None: a clock never moved)."""
         if state is None:
             return self._real_time()
         if state["frozen_at"] is not None:
             return state["frozen_at"]
         return min(self._real_time() + state["offset"], LATEST)
+
+    def mark(self) -> tuple[int, int] | None:
+        """Taken before the clock's record is read: what `hold` compares to know it is fresh.
+        None on a local store (memory), where reading the record again costs no round trip and
+        no more than holding it: there the engine reads it where it uses it, as ever."""
+        if self._store.local:
+            return None
+        return self.moves, self._store.rewrites
+
+    def hold(self, state: dict | None, mark: tuple[int, int]) -> Token:
+        """`now()` in this context computes the time from `state` (read after `mark` was taken)
+        until `release`, unless the clock moved here since (the module docstring)."""
+        return self._held.set((mark[0], mark[1], state))
+
+    def release(self, token: Token) -> None:
+        self._held.reset(token)
 
     async def describe(self) -> dict:
         state = await self.state()
@@ -141,7 +183,10 @@ class Clock:
                 state["offset"] = offset + seconds
             return state, None
 
-        await self._store.update(_NS, _KEY, move)
+        try:
+            await self._store.update(_NS, _KEY, move)
+        finally:  # done, or perhaps done: a record read before may be stale
+            self.moves += 1
 
     async def freeze(self) -> None:
         real = self._real_time()
@@ -152,7 +197,10 @@ class Clock:
                 state["frozen_at"] = min(real + state["offset"], LATEST)
             return state, None
 
-        await self._store.update(_NS, _KEY, freeze)
+        try:
+            await self._store.update(_NS, _KEY, freeze)
+        finally:  # done, or perhaps done: a record read before may be stale
+            self.moves += 1
 
     async def unfreeze(self) -> None:
         real = self._real_time()
@@ -165,7 +213,10 @@ class Clock:
                 state["frozen_at"] = None
             return state, None
 
-        await self._store.update(_NS, _KEY, unfreeze)
+        try:
+            await self._store.update(_NS, _KEY, unfreeze)
+        finally:  # done, or perhaps done: a record read before may be stale
+            self.moves += 1
 
     async def set(self, epoch: float, *, frozen: bool | None = None) -> None:
         """Show `epoch` from now on; ClockRangeError (nothing moves) if it is out of range."""
@@ -182,4 +233,7 @@ class Clock:
                 state["offset"] = epoch - real
             return state, None
 
-        await self._store.update(_NS, _KEY, set_)
+        try:
+            await self._store.update(_NS, _KEY, set_)
+        finally:  # done, or perhaps done: a record read before may be stale
+            self.moves += 1

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mockserver.core.api import ErrorBody, MockApi
+from mockserver.core.clock import RECORD as CLOCK_RECORD
 from mockserver.core.context import MockContext
 from mockserver.core.errors import FieldErrors, MockError
 from mockserver.faults import BODILESS, fault_mark
@@ -24,6 +25,7 @@ from mockserver.http.exchange import Exchange, HeldSend, drop_connection, replay
 from mockserver.http.proxy import GateProxy
 from mockserver.http.validation import parse_json_strict, request_headers
 from mockserver.journal import NOT_JSON, body_for_journal, new_entry
+from mockserver.runtime_settings import RECORD as RUNTIME_RECORD
 from mockserver.settings import Settings
 from mockserver.spec.loader import Operation, operations, parsed_spec
 from mockserver.store import StoreUnavailable
@@ -33,6 +35,9 @@ __all__ = ["ApiGate", "PURGE_EVERY", "RequestHeaders"]
 log = logging.getLogger("mockserver")
 
 PURGE_EVERY = 60.0  # mock seconds between clean-ups of expired records
+# What every request reads first, with the fault rules (`_begin`); never changed.
+_CLOCK_ONLY = (CLOCK_RECORD,)
+_CLOCK_AND_SETTINGS = (CLOCK_RECORD, RUNTIME_RECORD)
 
 _FAULT_KINDS = {
     400: "validation",
@@ -143,19 +148,29 @@ class ApiGate:
                 await send.release()  # the answer completes even if its journal entry is lost
 
     async def _begin(self, scope, send) -> Exchange | None:
-        """The request's exchange record and journal entry, with the runtime settings and the
-        clock read (the API's 503, and None, when the store can't be reached)."""
+        """The request's exchange record and journal entry, with the runtime settings, the
+        clock and (on a shared store) the fault rules and scenarios read together: one store
+        round trip (`Store.read_batch`). The API's 503, and None, when the store can't be
+        reached."""
         ctx = self.ctx
         method, path = scope["method"], scope["path"]
         operation, path_params = self.operation(method, path)
+        runtime, clock = ctx.runtime, ctx.clock
+        gets = _CLOCK_ONLY if runtime is None else _CLOCK_AND_SETTINGS
+        scans = ctx.faults.reads(self.api.name)
+        mark = clock.mark()  # before the read: a move made while it is under way is noticed
         try:
-            if ctx.runtime is not None:  # settings changed at run time by any worker, in force
-                await ctx.runtime.refresh()
-            now = await ctx.clock.now()
+            records, spaces = await ctx.store.read_batch(gets, scans)
         except StoreUnavailable:
             err = MockError(503, "unavailable", "state store unavailable")
             await self._respond(send, self.api.render_error(err))
             return None
+        if runtime is not None:  # settings changed at run time by any worker, in force
+            runtime.refresh_from(records[1])
+        now = clock.now_of(records[0])
+        # For the fault read and the engine's clock (_answer).
+        read = dict(zip(scans, spaces, strict=True)) if scans else None
+        scope["mockserver.reads"] = (records[0], mark, read)
         entry = new_entry(
             api=self.api.name,
             operation=operation,
@@ -196,6 +211,7 @@ class ApiGate:
             return await self._respond(send, self.api.render_error(err))
         if self.cors is not None and x.scope["method"] == "OPTIONS" and not proxied:
             return await self._respond(send, ErrorBody(204, b"", media_type="text/plain"))
+        clock_record, mark, read = x.scope["mockserver.reads"]
         fault = await self.ctx.faults.take(
             self.api.name,
             x.state["operation"],
@@ -203,11 +219,13 @@ class ApiGate:
             path_params=x.path_params,
             headers=x.scope["headers"],
             body=None if x.parsed is NOT_JSON else x.parsed,
+            read=read,
         )
         if fault is not None:
             x.entry["fault"] = fault_mark(fault)
             if fault["delay_ms"]:
                 await asyncio.sleep(fault["delay_ms"] / 1000)
+                mark = None  # it waited: the engine reads the clock again (core/clock.py)
             if fault["drop"]:
                 drop_connection(drop_send)
                 return 0, b""
@@ -215,7 +233,13 @@ class ApiGate:
                 return await self._respond(send, self._fault_body(fault))
         if proxied:
             return await self.proxy.answer(x, self._inner(x.scope, x.state, x.raw), send)
-        return await self._call_app(x.scope, x.state, x.raw, send, x.parsed)
+        if mark is None:
+            return await self._call_app(x.scope, x.state, x.raw, send, x.parsed)
+        held = self.ctx.clock.hold(clock_record, mark)  # the clock as read, unless it moved
+        try:
+            return await self._call_app(x.scope, x.state, x.raw, send, x.parsed)
+        finally:
+            self.ctx.clock.release(held)
 
     def _fault_body(self, fault: dict) -> ErrorBody:
         """The fault's own body, or the API's own error body for the fault's status (none for

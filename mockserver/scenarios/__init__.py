@@ -122,8 +122,9 @@ class Scenarios:
         # Only `start` creates steps. A store this process alone writes (memory) then lets it
         # know when none can be pending, and skip the scan every request made (issue 16); a
         # shared store is read each time, since another worker or host may have started one.
-        self._local = store.kind == "memory"
+        self._local = store.local
         self._maybe_pending = True
+        faults.before_reads = self.reads
 
     def bind(self, app) -> None:
         """The ASGI app steps call (the whole mock, so a step's path routes as a client's)."""
@@ -181,11 +182,22 @@ class Scenarios:
             await self._store.delete(NS, key)
         return True
 
-    async def fire_due(self, now: float) -> None:
-        """Run every step due by `now` that no one has claimed, each scenario in order."""
+    def reads(self) -> list[str]:
+        """The namespaces `fire_due` scans, for a caller that reads them with its other reads
+        and passes them in (`read`): on a shared store only; a local one is read when asked
+        (it costs no round trip, and `start` may change what can be pending meanwhile)."""
+        return [] if self._local else [NS]
+
+    async def fire_due(self, now: float, read: dict[str, list] | None = None) -> bool:
+        """Run every step due by `now` that no one has claimed, each scenario in order; True if
+        any step ran. `read`: the request's reads, which hold the scenarios if `reads` named
+        them (else the store is scanned here)."""
         if self._local and not self._maybe_pending:
-            return
-        records = await self._store.scan(NS)
+            return False
+        records = None if read is None else read.get(NS)
+        if records is None:
+            records = await self._store.scan(NS)
+        fired = False
         # all finished (or none): nothing will be due until `start` runs again
         self._maybe_pending = any(
             step["state"] == "pending" for _, record in records for step in record["steps"]
@@ -195,6 +207,7 @@ class Scenarios:
                 claimed = await self._store.update(NS, key, lambda r: _claim(r, now))
                 if claimed is None:
                     break
+                fired = True
                 run, step, env = claimed
                 status, answer = await self._call(step, env, now)
                 if status == 201 and step["path"] == "/__mock/faults" and isinstance(answer, dict):
@@ -203,6 +216,7 @@ class Scenarios:
                     answer["scenario"] = mark
                 done = functools.partial(_finish, run=run, step=step, status=status, answer=answer)
                 await self._store.update(NS, key, lambda r, done=done: done(r, now=now))
+        return fired
 
     async def _call(self, step: dict, env: dict[str, str], now: float) -> tuple[int, Any]:
         times = {"now": now, "due": step["due"]}

@@ -26,6 +26,17 @@ writes and the others get False; an `update` racing it is never overwritten (the
 an expired record is a compare-and-set of exactly what `expired` judged). `expired` may run
 more than once, on the record as it is each time, and must be a pure function of it.
 
+`read_batch(gets, scans)` makes several reads together: the records `gets` names ((ns, key)
+pairs) and every record of each namespace in `scans`, as `get` and `scan` would give them, in
+one round trip on Redis (one read-only script) and directly in memory. The reads are as fresh as
+the same reads made one after the other; a request makes the reads it needs before its engine
+runs (settings, clock, faults) this way (mockserver.http.gate).
+
+`local` says whether this process is the store's only writer (memory: yes); `rewrites` counts
+the times this process replaced or cleared records wholesale (`clear`, `replace`: a reset, a
+snapshot restore), so a reader that keeps a record it read (the clock's, for one request) can
+tell that it may be stale without reading it again.
+
 `namespaces(prefix)` lists the namespaces `prefix` and `prefix:*` that hold records, and
 `replace({ns: {key: record}})` makes each given namespace hold exactly those records (none for an
 empty one) in one atomic step: together they let a snapshot be read and restored whole
@@ -34,7 +45,7 @@ empty one) in one atomic step: together they let a snapshot be read and restored
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 __all__ = ["Store", "Updater", "open_store", "StoreUnavailable"]
@@ -50,10 +61,16 @@ class StoreUnavailable(Exception):
 
 class Store(Protocol):
     kind: str
+    local: bool
+    rewrites: int
 
     async def get(self, ns: str, key: str) -> dict | None: ...
 
     async def get_many(self, ns: str, keys: list[str]) -> list[dict | None]: ...
+
+    async def read_batch(
+        self, gets: Sequence[tuple[str, str]], scans: Sequence[str]
+    ) -> tuple[list[dict | None], list[list[tuple[str, dict]]]]: ...
 
     async def put(self, ns: str, key: str, value: dict) -> None: ...
 

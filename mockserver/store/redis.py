@@ -14,7 +14,9 @@ holds what was read (a compare-and-set in Lua on that one hash field), else read
 retry. The compare is per record, not per namespace: WATCH could only watch the whole hash,
 and every heartbeat of every server in a namespace would then conflict with every other. A
 worker that remembers what a record held sends the compare-and-set at once (one round trip
-instead of two; mockserver.store.redis_update).
+instead of two; mockserver.store.redis_update). The reads a request makes before its engine
+(settings, clock, scenarios, faults) are one read-only script (`read_batch`;
+mockserver.store.redis_read).
 
 Expiry. `expires_at` is mock-clock time, which Redis can't follow (a test may move the clock a
 day ahead), so no Redis TTL is set: the API code decides expiry when it reads, and `purge(now)`
@@ -57,6 +59,7 @@ from mockserver.core import jsontext
 from mockserver.store import StoreUnavailable
 from mockserver.store.redis_bulk import RedisBulk
 from mockserver.store.redis_log import LOG_APPEND, LOG_APPEND_NUMBERED, RedisLog
+from mockserver.store.redis_read import READ_BATCH, RedisRead
 from mockserver.store.redis_update import (
     CAS_OR_CURRENT,
     MAX_UPDATE_ATTEMPTS,
@@ -136,7 +139,7 @@ def _safe_url(url: str) -> str:
     return urlunsplit(parts._replace(query=""))
 
 
-class RedisStore(RedisUpdate, RedisBulk, RedisLog):
+class RedisStore(RedisUpdate, RedisRead, RedisBulk, RedisLog):
     """The store protocol of `mockserver.store` on Redis (see the module docstring).
 
     One instance belongs to one event loop (redis-py's asyncio connections do); each worker
@@ -144,8 +147,10 @@ class RedisStore(RedisUpdate, RedisBulk, RedisLog):
     """
 
     kind = "redis"
+    local = False  # other workers and hosts write it too
 
     def __init__(self, url: str, *, prefix: str | None = None) -> None:
+        self.rewrites = 0  # clear() and replace() calls made here (mockserver.store)
         redis_url, url_prefix = split_prefix(url)
         self.prefix = url_prefix if prefix is None else prefix
         self.where = _safe_url(redis_url)
@@ -176,6 +181,7 @@ class RedisStore(RedisUpdate, RedisBulk, RedisLog):
         self._log_append = self._redis.register_script(LOG_APPEND)
         self._log_append_numbered = self._redis.register_script(LOG_APPEND_NUMBERED)
         self._cas_or_current = self._redis.register_script(CAS_OR_CURRENT)
+        self._read_batch = self._redis.register_script(READ_BATCH)
         self._queues: dict[tuple[str, str], list] = {}  # (ns, key) -> [lock, users]
         self._seen: OrderedDict[tuple[str, str], str] = OrderedDict()  # RedisUpdate
 
@@ -264,9 +270,12 @@ class RedisStore(RedisUpdate, RedisBulk, RedisLog):
             keys = await self._keys(_glob_escape(self.prefix) + "[hlz]:*")
         else:
             keys = await self._under(prefix)
-        if keys:
-            with self._guard():
-                await self._redis.unlink(*keys)
+        try:
+            if keys:
+                with self._guard():
+                    await self._redis.unlink(*keys)
+        finally:  # once it is done (or perhaps done): a read made before may be stale
+            self.rewrites += 1
 
     async def purge(self, now: float) -> int:
         """Remove records whose `expires_at` (mock-clock seconds) is before `now`."""

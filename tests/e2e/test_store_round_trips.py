@@ -1,8 +1,11 @@
-"""What one heartbeat asks of the store (issue 16): the journal's write is one Redis round trip,
-counted with redis-server's MONITOR; no scenario read when none can be pending (memory store)."""
+"""What one heartbeat asks of the store (issue 16), counted with redis-server's MONITOR: the
+reads before the engine (runtime settings, clock, scenarios, faults) are one round trip, the
+handler's clock read none, the record's update one and the journal's write one; no scenario read
+when none can be pending (memory store)."""
 
 from __future__ import annotations
 
+import base64
 import threading
 
 import httpx
@@ -19,10 +22,99 @@ BODY = {
 }
 MARK = "round-trips-test-done"
 
+_JSON = {"Content-Type": "application/json", "Accept": "application/json"}
+# Each API's heartbeat: (method, path, headers, body), and the commands its own handler sends
+# besides the record's update, by what they start with or touch (mockserver/apis/ sends them).
+HEARTBEATS = {
+    "statusbadge": ("POST", "/api/heartbeat", _JSON, BODY, []),
+    "sonoran": (
+        "POST",
+        "/v2/general/servers/1/heartbeat",
+        {**_JSON, "Authorization": "Bearer k"},
+        {"playerCount": 42},
+        ["sonoran:windows"],  # its documented rate limit's window (off: 3 commands in all)
+    ),
+    "collect": (
+        "POST",
+        "/api/systems/heartbeat",
+        {**_JSON, "Authorization": "Basic " + base64.b64encode(b"u:p").decode()},
+        {"system_id": "4cf3053f-d0d5-4b10-b752-ff8f7b63c2f7"},
+        ["HGET collect:external_errors"],  # whether an external API error is armed
+    ),
+    "lucit": (
+        "POST",
+        "/api/v3/analytics/lightning-devices/LCUID-LD-x/heartbeat",
+        {
+            **_JSON,
+            "Authorization": "Bearer k",
+            "AppIdV3": "LCUID-LAP-" + "0" * 8 + "-0000" * 3 + "-" + "0" * 12,
+        },
+        {"lightning_version": "1.0"},
+        [],
+    ),
+    "playwave": (
+        "PATCH",
+        "/v1/game/session/heartbeat",
+        {**_JSON, "X-Api-Key": "k"},
+        None,  # a session seeded first
+        ["HGET playwave:s", "HGET playwave:pc"],  # the session, then its PC's record
+    ),
+}
+
+
+def _playwave_body(http: httpx.Client, base: str) -> dict:
+    seeded = http.post(
+        base + "/__mock/playwave/sessions",
+        json={"provider_user_id": "1"},
+        headers={"X-Api-Key": "k"},
+    )
+    assert seeded.status_code == 201, seeded.text
+    return {"game_session_id": seeded.json()["game_session_id"], "provider_user_id": "1"}
+
+
+@pytest.mark.parametrize("api", list(HEARTBEATS))
+def test_a_heartbeat_is_one_round_trip_of_reads_then_the_apis_own_then_the_journal(
+    api, store_kind, store_url
+):
+    """Issue 16: settings, clock, scenarios and faults in one EVALSHA; the handler's clock read
+    costs none; then what the API's handler itself sends (the record's compare-and-set, and
+    for two APIs a read of their own); then the journal's EVALSHA. Three commands in all for
+    statusbadge, sonoran and lucit."""
+    if store_kind != "redis":
+        pytest.skip("counts Redis commands")
+    method, path, headers, body, own = HEARTBEATS[api]
+    url = store_url()
+    prefix = split_prefix(url)[1]
+    with BackgroundServer(test_settings(store=url)) as server, httpx.Client() as http:
+        if body is None:
+            body = _playwave_body(http, server.url)
+
+        def beat() -> None:
+            answer = http.request(method, server.url + path, headers=headers, json=body)
+            assert answer.status_code == 200, answer.text
+
+        beat()  # scripts loaded, the first clean-up done, the record remembered
+        beat()
+        seen = [
+            c.replace(prefix + "h:", "").replace(prefix + "z:", "") for c in _monitored(url, beat)
+        ]
+    reads, *middle, journal = seen
+    assert reads.startswith("EVALSHA ") and "_clock" in reads and f"{api}:faults" in reads, seen
+    assert "_settings" in reads and "_scenarios" in reads, seen  # a shared store: read each time
+    assert journal.startswith("EVALSHA ") and f"{api}:journal" in journal, seen
+    assert not [c for c in seen[1:] if "_clock" in c or "_settings" in c], seen
+    assert len(middle) == 1 + len(own), seen  # the API's own commands and its record's update
+    for command in own:
+        assert len([c for c in middle if c.startswith(command) or f" {command} " in c]) == 1, seen
+    if not own:
+        assert len(seen) == 3, seen
+
 
 def _monitored(url: str, send) -> list[str]:
     """The commands Redis received (top level: not those a script ran) while `send()` ran."""
     client = redis.Redis.from_url(split_prefix(url)[0], decode_responses=True)
+    marker = redis.Redis.from_url(split_prefix(url)[0])
+    marker.ping()  # its connection's handshake is made now, not seen below
     seen: list[str] = []
     listening = threading.Event()
 
@@ -42,9 +134,10 @@ def _monitored(url: str, send) -> list[str]:
     try:
         send()
     finally:
-        redis.Redis.from_url(split_prefix(url)[0]).get(MARK)
+        marker.get(MARK)
         thread.join(10)
         client.close()
+        marker.close()
     return seen
 
 

@@ -71,6 +71,94 @@ def test_get_many_answers_in_key_order_with_none_for_missing(on_store):
     on_store(scenario)
 
 
+def test_a_batch_read_gives_what_get_and_scan_give(on_store):
+    async def scenario(store, twin, stranger):
+        await store.put("a:x", "k", {"v": 1})
+        await store.put("a:y", "k1", {"v": 2})
+        await store.put("a:y", "k2", {"v": 3})
+        await stranger.put("a:x", "gone", {"v": 4})  # another mock's: never read
+        records, spaces = await twin.read_batch(
+            [("a:x", "k"), ("a:x", "nothing"), ("none", "k"), ("a:y", "k2")],
+            ["a:y", "none", "a:x"],
+        )
+        assert records == [{"v": 1}, None, None, {"v": 3}]
+        assert [sorted(items) for items in spaces] == [
+            sorted(await store.scan("a:y")),
+            [],
+            [("k", {"v": 1})],
+        ]
+        assert await twin.read_batch([], []) == ([], [])
+        got = (await twin.read_batch([("a:x", "k")], []))[0][0]
+        got["v"] = 9  # a copy, as `get` gives
+        assert await store.get("a:x", "k") == {"v": 1}
+
+    on_store(scenario)
+
+
+def test_a_batch_read_is_one_redis_command(store_kind, store_url):
+    """Issue 16: the reads a request makes before its engine travel as one EVALSHA."""
+    if store_kind != "redis":
+        pytest.skip("counts Redis commands")
+
+    async def main():
+        url = store_url()
+        store = open_store(url)
+        client = redis.Redis.from_url(split_prefix(url)[0])
+        try:
+            await store.put("s", "k", {"v": 1})
+            await store.read_batch([("s", "k")], ["s"])  # loads the script
+            client.config_resetstat()
+            got = await store.read_batch([("s", "k"), ("t", "k")], ["s", "t"])
+            stats = client.info("commandstats")
+        finally:
+            await store.close()
+            client.close()
+        return got, {k: v["calls"] for k, v in stats.items() if k != "cmdstat_config|resetstat"}
+
+    got, sent = asyncio.run(main())
+    assert got == ([{"v": 1}, None], [[("k", {"v": 1})], []])
+    assert sent.get("cmdstat_evalsha") == 1
+    assert set(sent) - {"cmdstat_evalsha"} <= {"cmdstat_hget", "cmdstat_hgetall"}
+
+
+def test_clear_and_replace_count_as_rewrites(on_store):
+    """What a reader holding a record (the clock's, for one request) checks it by."""
+
+    async def scenario(store, _, __):
+        start = store.rewrites
+        await store.put("a", "k", {})
+        await store.update("a", "k", lambda old: ({"n": 1}, None))
+        assert store.rewrites == start  # ordinary writes don't count
+        await store.clear("a")
+        assert store.rewrites == start + 1
+        await store.replace({"a": {"k": {}}})
+        assert store.rewrites == start + 2
+        await store.clear()
+        assert store.rewrites == start + 3
+
+    on_store(scenario)
+
+
+def test_a_batch_read_on_a_restarted_redis_is_sent_again_not_a_503():
+    """A read only reads: one whose pooled connection Redis closed is sent once more."""
+    from tests.redisproc import RedisProcess
+
+    with RedisProcess() as server:
+
+        async def main():
+            store = open_store(server.url)
+            try:
+                await store.put("s", "k", {"v": 1})
+                assert (await store.read_batch([("s", "k")], []))[0] == [{"v": 1}]
+                server.stop()
+                server.start()
+                return await store.read_batch([("s", "k")], ["s"])
+            finally:
+                await store.close()
+
+        assert asyncio.run(main()) == ([None], [[]])  # a fresh Redis: nothing kept
+
+
 def test_delete_says_whether_there_was_a_record(on_store):
     async def scenario(store, _, __):
         await store.put("x", "k", {})
@@ -442,6 +530,7 @@ def test_every_call_on_an_unreachable_redis_raises_store_unavailable():
     calls = [
         lambda: store.get("x", "k"),
         lambda: store.get_many("x", ["k"]),
+        lambda: store.read_batch([("x", "k")], ["x"]),
         lambda: store.put("x", "k", {}),
         lambda: store.delete("x", "k"),
         lambda: store.scan("x"),
