@@ -178,9 +178,10 @@ class Clock:
             if state["frozen_at"] is not None:
                 state["frozen_at"] = _in_range(state["frozen_at"] + seconds, "the new time")
             else:
-                offset = min(state["offset"], LATEST - real)  # from where a stopped clock stands
-                _in_range(real + offset + seconds, "the new time")
-                state["offset"] = offset + seconds
+                # From where the clock stands (a stopped one at LATEST), not from real + offset,
+                # which can round up to END there.
+                now = min(real + state["offset"], LATEST)
+                state["offset"] = _in_range(now + seconds, "the new time") - real
             return state, None
 
         try:

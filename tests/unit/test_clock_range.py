@@ -170,3 +170,16 @@ def test_the_live_mock_clock_stops_at_the_end_of_its_range(http):
         assert not clock["frozen"]
     http.post("/__mock/clock/freeze").raise_for_status()
     assert http.get("/__mock/clock").json()["epoch"] <= LATEST
+
+
+@pytest.mark.parametrize("real", [1765232729.4059296, 1765323234.0153656, 1764844495.1000214])
+def test_a_clock_stopped_at_the_end_moves_by_nothing_whatever_the_real_time(real):
+    """A running clock at its last instant, at real times where `real + (LATEST - real)` rounds
+    up to END: moving it by nothing is fine (it was refused now and then), by more is not."""
+    clock = Clock(MemoryStore(), real_time=lambda: real)
+    run(clock.set(LATEST, frozen=False))
+    run(clock.advance(0))
+    assert run(clock.now()) == LATEST
+    with pytest.raises(ClockRangeError):
+        run(clock.advance(1))
+    assert run(clock.now()) == LATEST
