@@ -54,6 +54,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--wait-quiet", type=float, default=0, help="wait up to S seconds for an idle machine"
     )
+    parser.add_argument(
+        "--max-bg",
+        type=float,
+        default=20.0,
+        help="a run with more than this %% of a core busy elsewhere (steal included) is retried",
+    )
+    parser.add_argument("--retries", type=int, default=3, help="retries of a busy run, at most")
     parser.add_argument("--results", type=Path, default=BENCH_DIR / "results")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -144,6 +151,21 @@ def prepare_heartbeats(base_url: str, apis: list[str], count: int = 1) -> tuple[
     return ready, problems
 
 
+def quietest_wrk(args, started: targets.Started, heartbeat) -> dict:
+    """A measured run, and again while the machine was busier elsewhere than `--max-bg` (this
+    VM's CPU steal comes and goes: up to half a core for seconds), `--retries` times at most;
+    the run with the least other load counts, the others are listed in its `busy_runs`. The
+    same rule holds for every target, Prism and the floor included."""
+    tries = [measured_wrk(args, started, heartbeat)]
+    while tries[-1]["other_cpu_pct"] > args.max_bg and len(tries) <= args.retries:
+        tries.append(measured_wrk(args, started, heartbeat))
+    kept = min(tries, key=lambda r: r["other_cpu_pct"])
+    kept["busy_runs"] = [
+        {"rps": r["rps"], "other_cpu_pct": r["other_cpu_pct"]} for r in tries if r is not kept
+    ]
+    return kept
+
+
 def measured_wrk(args, started: targets.Started, heartbeat) -> dict:
     """One measured wrk run, with the CPU the server, wrk and other processes used meanwhile."""
     watch = CpuWatch(started.process.pid)
@@ -164,6 +186,7 @@ def summarise(runs: list[dict]) -> dict:
         "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 3),
         "errors": errors,
         "other_cpu_pct": round(statistics.median(r["other_cpu_pct"] for r in runs)),
+        "busy_runs": sum(len(r.get("busy_runs", [])) for r in runs),  # retried: quieter one kept
         "server_cpu_pct": round(statistics.median(r["server_cpu_pct"] for r in runs)),
         "rounds": [{k: v for k, v in r.items() if k != "wrk_text"} for r in runs],
     }
@@ -243,7 +266,7 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
             with paused(others):  # each target measured alone; rounds stay interleaved
                 if round_no == 0 and args.warmup > 0:
                     loadgen.run_wrk(base, heartbeat, args.warmup, args.threads, args.connections)
-                result = measured_wrk(args, running[name], heartbeat)
+                result = quietest_wrk(args, running[name], heartbeat)
             runs[(name, api)].append(result)
             rss_after[(name, api)] = max(rss_after.get((name, api), 0.0), running[name].rss_mb())
             memory_notes[name] = running[name].memory_note()
@@ -253,6 +276,10 @@ def throughput_phase(args, procs, log_dir: Path, document: dict) -> tuple[list[d
                 f"non-2xx {result['non_2xx_3xx']}, RSS {rss_after[(name, api)]} MB, "
                 f"CPU server/wrk/other {result['server_cpu_pct']:.0f}/{result['wrk_cpu_pct']:.0f}/"
                 f"{result['other_cpu_pct']:.0f}%"
+                + "".join(
+                    f"; retried a run at {b['rps']:,.0f} req/s, other {b['other_cpu_pct']:.0f}%"
+                    for b in result["busy_runs"]
+                )
             )
 
     rows, shown_startup = [], set()
@@ -328,7 +355,7 @@ def scale_phase(args, procs, log_dir: Path, document: dict, mock_spec) -> list[d
         for api, heartbeat in heartbeats.items():
             if args.warmup > 0:
                 loadgen.run_wrk(base, heartbeat, args.warmup, args.threads, args.connections)
-            out[api] = measured_wrk(args, mock, heartbeat)
+            out[api] = quietest_wrk(args, mock, heartbeat)
             say(f"scale {tag} {api}: {out[api]['rps']:,.0f} req/s, p99 {out[api]['p99_ms']:.2f} ms")
         return out
 
@@ -438,7 +465,9 @@ def main(argv: list[str] | None = None) -> int:
         "rows": [],
         "logs": str(log_dir),
         "isolation": "Each target was measured, and started, alone: the others were paused "
-        "(SIGSTOP) meanwhile",
+        f"(SIGSTOP) meanwhile; a run with more than {args.max_bg:g}% of a core busy elsewhere "
+        f"(CPU steal included) was run again, up to {args.retries} times, and the quietest "
+        "counted (the same rule for every target)",
     }
     busy = busy_pct(2.0)
     deadline = time.monotonic() + args.wait_quiet
