@@ -95,27 +95,38 @@ def test_a_batch_read_gives_what_get_and_scan_give(on_store):
     on_store(scenario)
 
 
-def test_a_batch_read_is_one_redis_command(store_kind, store_url):
-    """Issue 16: the reads a request makes before its engine travel as one EVALSHA."""
-    if store_kind != "redis":
-        pytest.skip("counts Redis commands")
+def redis_commands(url: str, warm, measured) -> tuple[object, dict[str, int]]:
+    """What `measured(store)` returned, and the commands Redis counted while it ran (INFO
+    commandstats, scripted commands included), after `warm(store)`."""
 
     async def main():
-        url = store_url()
         store = open_store(url)
         client = redis.Redis.from_url(split_prefix(url)[0])
         try:
-            await store.put("s", "k", {"v": 1})
-            await store.read_batch([("s", "k")], ["s"])  # loads the script
+            await warm(store)
             client.config_resetstat()
-            got = await store.read_batch([("s", "k"), ("t", "k")], ["s", "t"])
+            got = await measured(store)
             stats = client.info("commandstats")
         finally:
             await store.close()
             client.close()
         return got, {k: v["calls"] for k, v in stats.items() if k != "cmdstat_config|resetstat"}
 
-    got, sent = asyncio.run(main())
+    return asyncio.run(main())
+
+
+def test_a_batch_read_is_one_redis_command(store_kind, store_url):
+    """Issue 16: the reads a request makes before its engine travel as one EVALSHA."""
+    if store_kind != "redis":
+        pytest.skip("counts Redis commands")
+
+    async def warm(store):
+        await store.put("s", "k", {"v": 1})
+        await store.read_batch([("s", "k")], ["s"])  # loads the script
+
+    got, sent = redis_commands(
+        store_url(), warm, lambda store: store.read_batch([("s", "k"), ("t", "k")], ["s", "t"])
+    )
     assert got == ([{"v": 1}, None], [[("k", {"v": 1})], []])
     assert sent.get("cmdstat_evalsha") == 1
     assert set(sent) - {"cmdstat_evalsha"} <= {"cmdstat_hget", "cmdstat_hgetall"}
@@ -418,22 +429,10 @@ def test_one_journal_write_is_one_redis_round_trip(store_kind, store_url):
     if store_kind != "redis":
         pytest.skip("counts Redis commands")
 
-    async def main():
-        url = store_url()
-        store = open_store(url)
-        client = redis.Redis.from_url(split_prefix(url)[0])
-        try:
-            await store.log_append_numbered("a:journal", "[", "]", 5, ("_journal", "seq"))
-            client.config_resetstat()
-            await store.log_append_numbered("a:journal", "[", "]", 5, ("_journal", "seq"))
-            stats = client.info("commandstats")
-        finally:
-            await store.close()
-            client.close()
-        sent = {k: v["calls"] for k, v in stats.items() if k != "cmdstat_config|resetstat"}
-        return sent
+    def append(store):
+        return store.log_append_numbered("a:journal", "[", "]", 5, ("_journal", "seq"))
 
-    sent = asyncio.run(main())
+    _, sent = redis_commands(store_url(), append, append)  # the first loads the script
     # scripted commands are counted too; only EVALSHA travelled
     assert sent.get("cmdstat_evalsha") == 1
     assert set(sent) - {"cmdstat_evalsha"} <= {
