@@ -43,7 +43,6 @@ __all__ = [
     "LATEST",
     "iso_utc",
     "parse_iso",
-    "from_epoch",
     "monotonic",
 ]
 
@@ -72,10 +71,6 @@ def monotonic() -> float:
     """Seconds on a clock that only moves forward, for measuring how long something took (the
     request log's duration): never a time of day, and deaf to the mock clock."""
     return time.perf_counter()
-
-
-def from_epoch(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 # 9999-12-31T23:59:59Z: the last whole second an ISO-8601 date-time can show.

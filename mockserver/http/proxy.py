@@ -115,7 +115,7 @@ class GateProxy:
         state, entry = x.state, x.entry
         preflight = self.cors_raw and x.scope["method"] == "OPTIONS"
         if not preflight:  # a CORS preflight is the upstream's to answer, not an operation
-            refused = await self._verdict(inner, x.raw)
+            refused = await self._verdict(inner, x.raw, x.parsed)
             if refused is not None and config.proxy_mode == "strict":
                 return await _replay_answer(refused, send)
         url = redacted_url(
@@ -169,11 +169,11 @@ class GateProxy:
             self._spec = ResponseSpec(self.api.spec)
         return self._spec
 
-    async def _verdict(self, inner: dict, raw: bytes) -> list[dict] | None:
+    async def _verdict(self, inner: dict, raw: bytes, parsed: Any) -> list[dict] | None:
         """Run the reference engine's request checks without the handler: None when the
         request is valid, else the messages of the answer the mock would have sent (its
         violations are in the state, as for a mocked request)."""
-        if await self._proven(inner, raw):
+        if await self._proven(inner, raw, parsed):
             return None
         state = inner["mockserver"]
         state["validate_only"] = True
@@ -191,14 +191,15 @@ class GateProxy:
             state.pop("validate_only", None)
         return None if state.pop("request_valid", False) else messages
 
-    async def _proven(self, inner: dict, raw: bytes) -> bool:
+    async def _proven(self, inner: dict, raw: bytes, parsed: Any) -> bool:
         """The compiled path's checks (route, parameters, body, credentials) prove the request
         valid, as they do before its handler (mockserver.http.compiled); anything they are not
-        sure of goes to connexion, so the verdict is the same on both engines, only faster."""
+        sure of goes to connexion, so the verdict is the same on both engines, only faster.
+        `parsed`: the gate's parse of the body (the checks read it, nothing changes it)."""
         op = self.compiled and self.compiled.operations.get(inner["mockserver"]["operation"])
         if not op or inner.get("query_string") or inner["method"] != op.method:
             return False
-        if inner.get("root_path") or op._arguments(inner, raw) is None:
+        if inner.get("root_path") or op._arguments(inner, raw, parsed) is None:
             return False
         return op.security is None or await op.security(inner) is not None
 
