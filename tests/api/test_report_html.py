@@ -200,7 +200,9 @@ def test_one_of_a_thing_is_singular(http):
 # --- proxy mode (issue 19): the drift section and the proxied marks --------------------------
 
 
-def test_the_drift_section_groups_response_violations_and_tells_failures_apart(make_server):
+def drifted_report(make_server) -> tuple[Elements, list[dict]]:
+    """The HTML report and statusbadge's journal after `drifted_traffic` through a mock that
+    proxies statusbadge to a `Drifted` upstream."""
     with Drifted() as upstream:
         proxied = {"statusbadge": {"proxy": upstream.url, "proxy_timeout_seconds": 0.5}}
         server = make_server(api_settings=proxied)
@@ -208,7 +210,12 @@ def test_the_drift_section_groups_response_violations_and_tells_failures_apart(m
             drifted_traffic(px, upstream)
             doc = html_report(px)
             journal = px.get("/__mock/requests", params={"api": "statusbadge"}).json()
-    at = [e["at"] for e in journal["requests"]]
+    return doc, journal["requests"]
+
+
+def test_the_drift_section_groups_response_violations_and_tells_failures_apart(make_server):
+    doc, journal = drifted_report(make_server)
+    at = [e["at"] for e in journal]
     groups = {g["data-kind"]: g for g in doc.having("drift")}
     assert set(groups) == {"type", "status", "upstream_timeout", "upstream_dropped"}
     assert groups["type"]["data-answers"] == "2" and groups["status"]["data-answers"] == "1"
@@ -223,12 +230,7 @@ def test_the_drift_section_groups_response_violations_and_tells_failures_apart(m
 
 
 def test_proxied_heartbeats_are_marked_and_coloured_by_the_upstreams_status(make_server):
-    with Drifted() as upstream:
-        proxied = {"statusbadge": {"proxy": upstream.url, "proxy_timeout_seconds": 0.5}}
-        server = make_server(api_settings=proxied)
-        with httpx.Client(base_url=server.url, timeout=15) as px:
-            drifted_traffic(px, upstream)
-            doc = html_report(px)
+    doc, _ = drifted_report(make_server)
     marks = [m for m in doc.having("mark") if "proxied" in m["class"].split()]
     assert [m["data-status"] for m in marks] == [str(s) for _, s in DRIFTS]
     assert [m["data-upstream-status"] for m in marks] == ["200", "200", "418", "503", "", ""]

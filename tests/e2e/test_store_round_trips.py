@@ -141,7 +141,9 @@ def _monitored(url: str, send) -> list[str]:
     return seen
 
 
-def test_a_journaled_heartbeat_writes_the_journal_in_one_redis_command(store_kind, store_url):
+def _second_heartbeat(store_kind: str, store_url) -> tuple[list[str], dict]:
+    """The commands Redis received for a statusbadge heartbeat after a first one (its scripts
+    loaded), and what the journal and the servers' inspection route say afterwards."""
     if store_kind != "redis":
         pytest.skip("counts Redis commands")
     url = store_url()
@@ -149,26 +151,27 @@ def test_a_journaled_heartbeat_writes_the_journal_in_one_redis_command(store_kin
         beat = server.url + "/api/heartbeat"
         assert http.post(beat, json=BODY).status_code == 200  # scripts loaded
         seen = _monitored(url, lambda: http.post(beat, json=BODY).raise_for_status())
-        journal = [c for c in seen if "journal" in c]
-        assert len(journal) == 1, seen
-        assert journal[0].startswith("EVALSHA ")
-        entries = http.get(server.url + "/__mock/requests").json()["requests"]
-        assert [e["id"] for e in entries] == [1, 2]
+        after = {
+            "requests": http.get(server.url + "/__mock/requests").json()["requests"],
+            "servers": http.get(server.url + "/__mock/statusbadge/servers").json(),
+        }
+    return seen, after
+
+
+def test_a_journaled_heartbeat_writes_the_journal_in_one_redis_command(store_kind, store_url):
+    seen, after = _second_heartbeat(store_kind, store_url)
+    journal = [c for c in seen if "journal" in c]
+    assert len(journal) == 1, seen
+    assert journal[0].startswith("EVALSHA ")
+    assert [e["id"] for e in after["requests"]] == [1, 2]
 
 
 def test_a_servers_next_heartbeat_updates_its_record_in_one_redis_command(store_kind, store_url):
     """The worker remembers what it wrote: no read before the compare-and-set."""
-    if store_kind != "redis":
-        pytest.skip("counts Redis commands")
-    url = store_url()
-    with BackgroundServer(test_settings(store=url)) as server, httpx.Client() as http:
-        beat = server.url + "/api/heartbeat"
-        assert http.post(beat, json=BODY).status_code == 200
-        seen = _monitored(url, lambda: http.post(beat, json=BODY).raise_for_status())
-        record = [c for c in seen if "statusbadge:servers" in c]
-        assert len(record) == 1 and record[0].startswith("EVALSHA "), seen
-        status = http.get(server.url + "/__mock/statusbadge/servers").json()
-        assert status, status
+    seen, after = _second_heartbeat(store_kind, store_url)
+    record = [c for c in seen if "statusbadge:servers" in c]
+    assert len(record) == 1 and record[0].startswith("EVALSHA "), seen
+    assert after["servers"], after["servers"]
 
 
 def test_a_heartbeat_reads_no_scenario_when_none_can_be_pending(store_kind, store_url):
