@@ -11,6 +11,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture
+def artifacts(request) -> Path:
+    """test-artifacts/<name>/ for a browser test's screenshots: `name` is the test module's
+    ARTIFACTS (dashboard, drift, docs)."""
+    path = ROOT / "test-artifacts" / request.module.ARTIFACTS
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 @pytest.fixture(scope="session")
 def installed_copy(tmp_path_factory) -> Path:
     """A plain, non-editable `pip install .` of this checkout into its own directory (no deps:

@@ -8,14 +8,14 @@ test-artifacts/dashboard/. Behind a control token the dashboard sends it on ever
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import pytest
 
 from mockserver.server import BackgroundServer
 from tests.conftest import test_settings
 from tests.e2e.test_docs_browser import browser, playwright_driver  # noqa: F401 (fixtures)
+
+ARTIFACTS = "dashboard"  # screenshots: test-artifacts/dashboard/ (tests/e2e/conftest.py)
 
 pytestmark = pytest.mark.e2e
 TOKEN = "sk_live_550e8400-e29b-41d4-a716-446655440000"
@@ -65,13 +65,6 @@ def guarded():
         with httpx.Client(base_url=server.url, timeout=10, headers=headers) as http:
             scenario(http)
         yield server
-
-
-@pytest.fixture
-def artifacts(repo_root):
-    path = Path(repo_root) / "test-artifacts" / "dashboard"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def open_page(browser, url: str, problems: list[str]):  # noqa: F811

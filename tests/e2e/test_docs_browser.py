@@ -21,6 +21,8 @@ from mockserver.server import BackgroundServer
 from mockserver.spec.loader import SPEC_DIR
 from tests.conftest import SEED_BODIES, test_settings
 
+ARTIFACTS = "docs"  # screenshots: test-artifacts/docs/ (tests/e2e/conftest.py)
+
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = "/usr/bin/chromium"
@@ -88,13 +90,6 @@ def noscript_browser(playwright_driver, tmp_path_factory):
     context = _context(playwright_driver, profile, java_script_enabled=False)
     yield context
     context.close()
-
-
-@pytest.fixture
-def artifacts(repo_root):
-    path = Path(repo_root) / "test-artifacts" / "docs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 class Visit:

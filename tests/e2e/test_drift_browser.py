@@ -21,6 +21,8 @@ from tests.e2e.test_dashboard_browser import open_page
 from tests.e2e.test_docs_browser import browser, playwright_driver  # noqa: F401 (fixtures)
 from tests.e2e.test_proxy import DriftUpstream, free_port
 
+ARTIFACTS = "drift"  # screenshots: test-artifacts/drift/ (tests/e2e/conftest.py)
+
 pytestmark = pytest.mark.e2e
 SONORAN_KEY = "Bearer sonoran-key-abcdef123456"
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
@@ -117,13 +119,6 @@ def drifted():
         with httpx.Client(base_url=server.url, timeout=15) as px:
             drifted_traffic(px, upstream)
         yield server
-
-
-@pytest.fixture
-def artifacts(repo_root):
-    path = Path(repo_root) / "test-artifacts" / "drift"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def check_drift(page) -> None:
