@@ -82,6 +82,15 @@ def open_page(browser, url: str, problems: list[str]):  # noqa: F811
     return page
 
 
+def open_offline_report(browser, base_url: str, tmp_path, problems: list[str]):  # noqa: F811
+    """The mock's HTML report saved to a file and opened from there (file://), as a person
+    opens it from a CI run's artifacts."""
+    html = httpx.get(base_url + "/__mock/report", params={"format": "html"}).text
+    path = tmp_path / "report.html"
+    path.write_text(html)
+    return open_page(browser, path.as_uri(), problems)
+
+
 def check_marks(page) -> None:
     pw = page.locator('[data-api="playwave"] .gap.ttl')
     assert pw.count() == 3  # two 250 s gaps and the silence since
@@ -103,11 +112,8 @@ def check_marks(page) -> None:
 
 
 def test_the_html_report_shows_the_scenario_offline(browser, served, artifacts, tmp_path):  # noqa: F811
-    html = httpx.get(served.url + "/__mock/report", params={"format": "html"}).text
-    path = tmp_path / "report.html"
-    path.write_text(html)
     problems: list[str] = []
-    page = open_page(browser, path.as_uri(), problems)  # file://, as a CI artifact opens
+    page = open_offline_report(browser, served.url, tmp_path, problems)
     check_marks(page)
     page.screenshot(path=str(artifacts / "report.png"), full_page=True)
     page.close()

@@ -17,7 +17,7 @@ import pytest
 
 from mockserver.server import BackgroundServer
 from tests.conftest import seed_body, test_settings
-from tests.e2e.test_dashboard_browser import open_page
+from tests.e2e.test_dashboard_browser import open_offline_report, open_page
 from tests.e2e.test_docs_browser import browser, playwright_driver  # noqa: F401 (fixtures)
 from tests.e2e.test_proxy import DriftUpstream, free_port
 
@@ -145,11 +145,8 @@ def check_drift(page) -> None:
 
 
 def test_the_html_report_shows_drift_offline(browser, drifted, artifacts, repo_root, tmp_path):  # noqa: F811
-    html = httpx.get(drifted.url + "/__mock/report", params={"format": "html"}).text
-    path = tmp_path / "report.html"
-    path.write_text(html)
     problems: list[str] = []
-    page = open_page(browser, path.as_uri(), problems)  # file://, as a CI artifact opens
+    page = open_offline_report(browser, drifted.url, tmp_path, problems)
     check_drift(page)
     page.screenshot(path=str(artifacts / "report.png"), full_page=True)
     page.locator("#api-statusbadge").screenshot(path=str(artifacts / "drift.png"))
